@@ -1,0 +1,117 @@
+// Owns the wiring: builds the Fastify app from a configuration, platform first, then each feature,
+// in one readable place. It never listens; src/main.ts does.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type { DestinationStream } from 'pino';
+import type { Registry } from 'prom-client';
+import pkg from '../package.json' with { type: 'json' };
+import { DEMO_INTERESTS, interestsEntries } from './features/scoring/scoring.interests.ts';
+import { renderEnvelope, scoringRoutes } from './features/scoring/scoring.routes.ts';
+import { createScoringService, INTERESTS_KEY_PREFIX } from './features/scoring/scoring.service.ts';
+import { createRedisStore } from './features/scoring/scoring.store.redis.ts';
+import { createMemoryStore, type ScoringStore } from './features/scoring/scoring.store.ts';
+import type { Config } from './platform/config.ts';
+import { installDocs } from './platform/docs.ts';
+import { installHealth } from './platform/health.ts';
+import { errorHandler, reasonPhrase } from './platform/http/errors.ts';
+import { requestIdFrom } from './platform/http/request-id.ts';
+import { createMetricsRegistry, installObservability } from './platform/observability.ts';
+
+/** Largest request body any route accepts unless it sets a smaller limit. */
+export const HTTP_BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** Where embedded mode keeps interests written by `npm run interests:import`. */
+export const EMBEDDED_INTERESTS_FILE = 'interests.json';
+
+export interface AppOverrides {
+  /** The clock for tokens and birthdays. */
+  readonly now?: () => Date;
+  readonly scoringStore?: ScoringStore;
+  /** Where log lines go (tests read them); stdout by default. */
+  readonly logStream?: DestinationStream;
+}
+
+export async function buildApp(
+  config: Config,
+  overrides: AppOverrides = {},
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: overrides.logStream
+      ? { level: config.log.level, stream: overrides.logStream }
+      : { level: config.log.level },
+    genReqId: requestIdFrom,
+    // One line per request is written by observability.ts, with the route and duration.
+    logController: new LogController({
+      requestIdLogLabel: 'requestId',
+      disableRequestLogging: true,
+    }),
+    routerOptions: { ignoreTrailingSlash: true },
+    bodyLimit: HTTP_BODY_LIMIT_BYTES,
+    requestTimeout: config.http.requestTimeoutMs,
+  });
+  const registry = createMetricsRegistry();
+  installObservability(app, registry);
+  await installDocs(app, pkg.version);
+
+  // Paths no feature owns answer in the scoring envelope, as the scoring contract asks.
+  app.setErrorHandler(errorHandler(renderEnvelope));
+  app.setNotFoundHandler((request, reply) => {
+    request.log.info({ url: request.url }, 'no such route');
+    return reply
+      .code(404)
+      .send(renderEnvelope({ status: 404, message: reasonPhrase(404), headers: {} }));
+  });
+
+  const store = overrides.scoringStore ?? scoringStoreFor(config, registry, app);
+  app.addHook('onReady', () => store.start());
+  app.addHook('onClose', () => store.close());
+  installHealth(app, [
+    {
+      name: 'scoring',
+      async check() {
+        const health = await store.health();
+        return {
+          store: { up: health.store === 'up', required: true },
+          cache: { up: health.cache === 'up', required: false },
+        };
+      },
+    },
+  ]);
+
+  const scoring = createScoringService({
+    store,
+    now: overrides.now ?? (() => new Date()),
+    salt: config.scoring.salt,
+    adminSalt: config.scoring.adminSalt,
+    cacheTtlSeconds: config.scoring.cacheTtlSeconds,
+    log: app.log,
+  });
+  await app.register(scoringRoutes, { service: scoring });
+  return app;
+}
+
+function scoringStoreFor(config: Config, registry: Registry, app: FastifyInstance): ScoringStore {
+  const { scoring } = config;
+  if (scoring.cacheUrl !== null && scoring.storeUrl !== null) {
+    app.log.info({ kind: 'redis' }, 'scoring store: Redis');
+    return createRedisStore({
+      ...scoring,
+      cacheUrl: scoring.cacheUrl,
+      storeUrl: scoring.storeUrl,
+      connectTimeoutMs: scoring.redisConnectTimeoutMs,
+      registry,
+      log: app.log.child({ component: 'scoring-store' }),
+    });
+  }
+  const file = join(config.dataDir, EMBEDDED_INTERESTS_FILE);
+  const imported = existsSync(file) ? interestsEntries(readFileSync(file, 'utf8')) : [];
+  const demo = Object.entries(DEMO_INTERESTS).map(
+    ([id, interests]) => [INTERESTS_KEY_PREFIX + id, JSON.stringify(interests)] as const,
+  );
+  app.log.info(
+    { kind: 'memory', demo: demo.length, imported: imported.length },
+    'scoring store: in-process (embedded mode; set REDIS_URL to use Redis)',
+  );
+  return createMemoryStore([...demo, ...imported]);
+}

@@ -1,0 +1,283 @@
+// Owns the Redis implementation of the scoring store: the cache fails fast behind a breaker, the
+// store retries on fresh connections within a time budget, and both recover by themselves.
+import type { Redis } from 'ioredis';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { type BreakerState, CircuitBreaker } from '../../platform/breaker.ts';
+import { isTransientRedisError, RedisLink, sleep } from '../../platform/redis.ts';
+import { type ScoringStore, StoreUnavailableError } from './scoring.store.ts';
+
+export interface RedisStoreOptions {
+  readonly cacheUrl: string;
+  readonly storeUrl: string;
+  readonly keyPrefix: string;
+  readonly connectTimeoutMs: number;
+  readonly cacheTimeoutMs: number;
+  readonly cacheBreakerCooldownMs: number;
+  readonly cacheBreakerCooldownMaxMs: number;
+  readonly storeTimeoutMs: number;
+  readonly storeAttemptsMax: number;
+  readonly storeBackoffMs: number;
+  readonly storeBudgetMs: number;
+  readonly registry: Registry;
+  readonly log: Logger;
+}
+
+interface Logger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** Entries per MSET when importing, so one command never carries an unbounded payload. */
+export const PUT_BATCH_ENTRIES_MAX = 1_000;
+
+const BREAKER_GAUGE: Record<BreakerState, number> = { closed: 0, open: 1, 'half-open': 2 };
+
+function createMetrics(registry: Registry) {
+  const operations = new Counter({
+    name: 'scoring_store_operations_total',
+    help: 'Scoring store operations by role, operation and outcome',
+    labelNames: ['role', 'op', 'outcome'] as const,
+    registers: [registry],
+  });
+  return {
+    operations,
+    cacheHit: operations.labels('cache', 'get', 'hit'),
+    cacheMiss: operations.labels('cache', 'get', 'miss'),
+    retries: new Counter({
+      name: 'scoring_store_retries_total',
+      help: 'Store operations retried on a fresh connection',
+      labelNames: ['op'] as const,
+      registers: [registry],
+    }),
+    failures: new Counter({
+      name: 'scoring_store_failures_total',
+      help: 'Operations that failed: cache errors swallowed, store operations given up',
+      labelNames: ['role', 'op'] as const,
+      registers: [registry],
+    }),
+    connects: new Counter({
+      name: 'redis_connection_attempts_total',
+      help: 'Connection attempts by role and outcome',
+      labelNames: ['role', 'outcome'] as const,
+      registers: [registry],
+    }),
+    breaker: new Gauge({
+      name: 'scoring_cache_breaker_state',
+      help: 'Cache circuit breaker: 0 closed, 1 open, 2 half-open',
+      registers: [registry],
+    }),
+  };
+}
+
+type Metrics = ReturnType<typeof createMetrics>;
+
+export function createRedisStore(options: RedisStoreOptions): ScoringStore {
+  const metrics = createMetrics(options.registry);
+  const link = (name: 'cache' | 'store', commandTimeoutMs: number, url: string) =>
+    new RedisLink({
+      url,
+      name,
+      commandTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs,
+      keyPrefix: options.keyPrefix,
+      log: options.log,
+      onConnectAttempt: (ok) => metrics.connects.inc({ role: name, outcome: ok ? 'ok' : 'error' }),
+    });
+  const cacheLink = link('cache', options.cacheTimeoutMs, options.cacheUrl);
+  const storeLink = link('store', options.storeTimeoutMs, options.storeUrl);
+  const cache = new Cache(cacheLink, options, metrics);
+  const store = new Store(storeLink, options, metrics);
+
+  return {
+    kind: 'redis',
+    cacheGet: (key) => cache.get(key),
+    cacheSet: (key, value, ttl) => cache.set(key, value, ttl),
+    get: async (key) => (await store.run('get', (c) => c.get(key))) as string | null,
+    getMany: async (keys) => (keys.length === 0 ? [] : store.run('mget', (c) => c.mget(...keys))),
+    putMany: async (entries) => {
+      for (let i = 0; i < entries.length; i += PUT_BATCH_ENTRIES_MAX) {
+        const batch = entries.slice(i, i + PUT_BATCH_ENTRIES_MAX).flat();
+        await store.run('mset', (c) => c.mset(...batch));
+      }
+    },
+    async health() {
+      const [storeUp] = await Promise.all([
+        store
+          .run('ping', (c) => c.ping())
+          .then(
+            () => true,
+            () => false,
+          ),
+      ]);
+      return { store: storeUp ? 'up' : 'down', cache: cache.up ? 'up' : 'down' };
+    },
+    async start() {
+      await Promise.allSettled([cache.connect(), storeLink.connect()]);
+    },
+    async close() {
+      await Promise.all([cacheLink.close(), storeLink.close()]);
+    },
+  };
+}
+
+/** The cache role: never waits for a connection, and stops trying while its breaker is open. */
+class Cache {
+  readonly #link: RedisLink;
+  readonly #breaker: CircuitBreaker;
+  readonly #metrics: Metrics;
+  readonly #log: Logger;
+
+  constructor(link: RedisLink, options: RedisStoreOptions, metrics: Metrics) {
+    this.#link = link;
+    this.#metrics = metrics;
+    this.#log = options.log;
+    this.#breaker = new CircuitBreaker({
+      cooldownMs: options.cacheBreakerCooldownMs,
+      cooldownMaxMs: options.cacheBreakerCooldownMaxMs,
+      onStateChange: (state) => {
+        metrics.breaker.set(BREAKER_GAUGE[state]);
+        this.#log.info({ breaker: state }, `scoring cache breaker ${state}`);
+      },
+    });
+  }
+
+  get up(): boolean {
+    return this.#breaker.state === 'closed' && this.#link.current() !== null;
+  }
+
+  async get(key: string): Promise<string | null> {
+    const client = this.#usable('get');
+    if (client === null) return null;
+    try {
+      const value = await this.#guard(client, client.get(key));
+      (value === null ? this.#metrics.cacheMiss : this.#metrics.cacheHit).inc();
+      return value;
+    } catch (err) {
+      this.#failed('get', err);
+      return null;
+    }
+  }
+
+  async set(key: string, value: string, ttlSeconds: number): Promise<void> {
+    const client = this.#usable('set');
+    if (client === null) return;
+    try {
+      await this.#guard(client, client.set(key, value, 'EX', ttlSeconds));
+      this.#metrics.operations.inc({ role: 'cache', op: 'set', outcome: 'ok' });
+    } catch (err) {
+      this.#failed('set', err);
+    }
+  }
+
+  /** Opens the connection; a failure opens the breaker. */
+  async connect(): Promise<void> {
+    try {
+      const client = await this.#link.connect();
+      await this.#guard(client, client.ping());
+      this.#breaker.success();
+    } catch (err) {
+      this.#log.warn({ err: String(err) }, 'scoring cache unreachable; serving without it');
+      this.#breaker.failure();
+    }
+  }
+
+  /** A live connection to use now, or null; when there is none, one is sought in the background. */
+  #usable(op: string): Redis | null {
+    const permit = this.#breaker.tryAcquire();
+    const client = permit === 'use' ? this.#link.current() : null;
+    if (client === null) {
+      if (permit !== 'reject' && !this.#link.connecting) void this.connect();
+      this.#metrics.operations.inc({ role: 'cache', op, outcome: 'skipped' });
+    }
+    return client;
+  }
+
+  #guard<T>(client: Redis, pending: Promise<T>): Promise<T> {
+    return pending.catch((err: unknown) => {
+      // A timed-out command stays queued in the client; dropping the connection makes sure its
+      // late reply is never read as the answer to a later command.
+      if (isTransientRedisError(err)) this.#link.drop(client);
+      throw err;
+    });
+  }
+
+  #failed(op: string, err: unknown): void {
+    this.#metrics.operations.inc({ role: 'cache', op, outcome: 'error' });
+    this.#metrics.failures.inc({ role: 'cache', op });
+    if (isTransientRedisError(err)) {
+      if (this.#breaker.state === 'closed') {
+        this.#log.warn({ err: String(err) }, 'scoring cache failed; serving without it');
+      }
+      this.#breaker.failure();
+    } else {
+      this.#log.warn({ err: String(err), op }, 'scoring cache command rejected');
+    }
+  }
+}
+
+/** The store role: bounded attempts on fresh connections, with backoff, inside a time budget. */
+class Store {
+  readonly #link: RedisLink;
+  readonly #options: RedisStoreOptions;
+  readonly #metrics: Metrics;
+
+  constructor(link: RedisLink, options: RedisStoreOptions, metrics: Metrics) {
+    this.#link = link;
+    this.#options = options;
+    this.#metrics = metrics;
+  }
+
+  async run<T>(op: string, command: (client: Redis) => Promise<T>): Promise<T> {
+    const { storeAttemptsMax, storeBackoffMs, storeBudgetMs } = this.#options;
+    const deadlineAt = performance.now() + storeBudgetMs;
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within the ${storeBudgetMs} ms budget`)),
+        storeBudgetMs,
+      );
+    });
+    let lastError: unknown;
+    try {
+      for (let attempt = 1; attempt <= storeAttemptsMax; attempt++) {
+        if (attempt > 1) {
+          this.#metrics.retries.inc({ op });
+          const pauseMs = Math.min(
+            storeBackoffMs * 2 ** (attempt - 2),
+            deadlineAt - performance.now(),
+          );
+          if (pauseMs > 0) await sleep(pauseMs);
+        }
+        try {
+          const result = await Promise.race([this.#attempt(command), budget]);
+          this.#metrics.operations.inc({ role: 'store', op, outcome: 'ok' });
+          return result;
+        } catch (err) {
+          lastError = err;
+          if (!isTransientRedisError(err)) {
+            this.#metrics.operations.inc({ role: 'store', op, outcome: 'error' });
+            throw err;
+          }
+          if (performance.now() >= deadlineAt) break;
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    this.#metrics.operations.inc({ role: 'store', op, outcome: 'unavailable' });
+    this.#metrics.failures.inc({ role: 'store', op });
+    this.#options.log.warn({ err: String(lastError), op }, 'scoring store unavailable');
+    throw new StoreUnavailableError(`interests store unavailable: ${String(lastError)}`);
+  }
+
+  async #attempt<T>(command: (client: Redis) => Promise<T>): Promise<T> {
+    const client = await this.#link.connect();
+    try {
+      return await command(client);
+    } catch (err) {
+      if (isTransientRedisError(err)) this.#link.drop(client);
+      throw err;
+    }
+  }
+}

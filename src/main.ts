@@ -1,0 +1,46 @@
+// Owns the process: reads the configuration, builds the app, listens, and on SIGTERM or SIGINT
+// stops taking new requests and finishes the ones in flight before exiting.
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig } from './platform/config.ts';
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig(process.env);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exit(2);
+}
+
+const app = await buildApp(config);
+if (config.scoring.storeUrl === null) {
+  app.log.info({ dataDir: config.dataDir }, 'running embedded: in-process scoring store');
+}
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+  // A request that never ends must not keep the process alive forever.
+  setTimeout(() => {
+    app.log.error({ timeoutMs: config.http.shutdownTimeoutMs }, 'shutdown timed out; exiting');
+    process.exit(1);
+  }, config.http.shutdownTimeoutMs).unref();
+  try {
+    await app.close();
+    process.exit(0);
+  } catch (err) {
+    app.log.error({ err }, 'shutdown failed');
+    process.exit(1);
+  }
+}
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
+process.once('SIGINT', () => void shutdown('SIGINT'));
+
+try {
+  await app.listen({ host: config.http.host, port: config.http.port });
+} catch (err) {
+  app.log.fatal({ err }, 'could not listen');
+  process.exit(1);
+}

@@ -1,0 +1,145 @@
+// Owns the configuration contract: every environment variable the service reads, its default,
+// its limits, and the typed, frozen object the rest of the code receives.
+import Type, { type Static } from 'typebox';
+import Value from 'typebox/value';
+
+const millis = (fallback: number, minimum: number, maximum: number) =>
+  Type.Integer({ default: fallback, minimum, maximum });
+const redisUrl = Type.Optional(
+  Type.String({ pattern: '^rediss?://', description: 'redis:// or rediss:// URL' }),
+);
+
+// The schema is the single source of the variable names, defaults and bounds; README lists
+// the same names and a test keeps .env.example in step with it.
+export const EnvSchema = Type.Object({
+  PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
+  HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  DATA_DIR: Type.String({ default: './data', minLength: 1 }),
+  HTTP_REQUEST_TIMEOUT_MS: millis(30_000, 1_000, 600_000),
+  SHUTDOWN_TIMEOUT_MS: millis(10_000, 100, 600_000),
+
+  REDIS_URL: redisUrl,
+  SCORING_CACHE_URL: redisUrl,
+  SCORING_STORE_URL: redisUrl,
+  REDIS_CONNECT_TIMEOUT_MS: millis(250, 10, 60_000),
+  SCORING_KEY_PREFIX: Type.String({ default: '', maxLength: 64 }),
+  SCORING_SALT: Type.String({ default: 'Otus' }),
+  SCORING_ADMIN_SALT: Type.String({ default: '42' }),
+  SCORING_CACHE_TTL_SECONDS: Type.Integer({ default: 3600, minimum: 1, maximum: 30 * 86_400 }),
+  SCORING_CACHE_TIMEOUT_MS: millis(100, 1, 10_000),
+  SCORING_CACHE_BREAKER_COOLDOWN_MS: millis(500, 10, 60_000),
+  SCORING_CACHE_BREAKER_COOLDOWN_MAX_MS: millis(10_000, 10, 600_000),
+  SCORING_STORE_TIMEOUT_MS: millis(250, 1, 60_000),
+  SCORING_STORE_ATTEMPTS_MAX: Type.Integer({ default: 3, minimum: 1, maximum: 20 }),
+  SCORING_STORE_BACKOFF_MS: millis(50, 0, 10_000),
+  SCORING_STORE_BUDGET_MS: millis(1_000, 10, 120_000),
+});
+export type Env = Static<typeof EnvSchema>;
+
+export type LogLevel = Env['LOG_LEVEL'];
+
+export interface ScoringConfig {
+  readonly salt: string;
+  readonly adminSalt: string;
+  /** null: the in-process store serves the role. */
+  readonly cacheUrl: string | null;
+  readonly storeUrl: string | null;
+  readonly keyPrefix: string;
+  readonly cacheTtlSeconds: number;
+  readonly cacheTimeoutMs: number;
+  readonly cacheBreakerCooldownMs: number;
+  readonly cacheBreakerCooldownMaxMs: number;
+  readonly storeTimeoutMs: number;
+  readonly storeAttemptsMax: number;
+  readonly storeBackoffMs: number;
+  readonly storeBudgetMs: number;
+  readonly redisConnectTimeoutMs: number;
+}
+
+export interface Config {
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    readonly requestTimeoutMs: number;
+    readonly shutdownTimeoutMs: number;
+  };
+  readonly log: { readonly level: LogLevel };
+  readonly dataDir: string;
+  readonly scoring: ScoringConfig;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads, validates and freezes the configuration; throws ConfigError naming every bad value. */
+export function loadConfig(source: Readonly<Record<string, string | undefined>>): Config {
+  // An empty variable means "unset", as in most shells' `VAR= command` idiom.
+  const present: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = source[key];
+    if (value !== undefined && value !== '') present[key] = value;
+  }
+  const env = Value.Convert(EnvSchema, Value.Default(EnvSchema, present));
+  if (!Value.Check(EnvSchema, env)) {
+    const problems = [...Value.Errors(EnvSchema, env)].map(
+      (e) =>
+        `${e.instancePath.slice(1) || '(root)'} ${e.message} (got ${JSON.stringify(present[e.instancePath.slice(1)])})`,
+    );
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return deepFreeze(toConfig(env));
+}
+
+function toConfig(env: Env): Config {
+  if (env.SCORING_CACHE_BREAKER_COOLDOWN_MAX_MS < env.SCORING_CACHE_BREAKER_COOLDOWN_MS) {
+    throw new ConfigError(
+      'invalid configuration:\n  SCORING_CACHE_BREAKER_COOLDOWN_MAX_MS must be at least SCORING_CACHE_BREAKER_COOLDOWN_MS',
+    );
+  }
+  const cacheUrl = env.SCORING_CACHE_URL ?? env.REDIS_URL ?? null;
+  const storeUrl = env.SCORING_STORE_URL ?? env.REDIS_URL ?? null;
+  if ((cacheUrl === null) !== (storeUrl === null)) {
+    throw new ConfigError(
+      'invalid configuration:\n  the scoring cache and store need Redis both or neither: set REDIS_URL, or both SCORING_CACHE_URL and SCORING_STORE_URL',
+    );
+  }
+  return {
+    http: {
+      host: env.HOST,
+      port: env.PORT,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+      shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    },
+    log: { level: env.LOG_LEVEL },
+    dataDir: env.DATA_DIR,
+    scoring: {
+      salt: env.SCORING_SALT,
+      adminSalt: env.SCORING_ADMIN_SALT,
+      cacheUrl,
+      storeUrl,
+      keyPrefix: env.SCORING_KEY_PREFIX,
+      cacheTtlSeconds: env.SCORING_CACHE_TTL_SECONDS,
+      cacheTimeoutMs: env.SCORING_CACHE_TIMEOUT_MS,
+      cacheBreakerCooldownMs: env.SCORING_CACHE_BREAKER_COOLDOWN_MS,
+      cacheBreakerCooldownMaxMs: env.SCORING_CACHE_BREAKER_COOLDOWN_MAX_MS,
+      storeTimeoutMs: env.SCORING_STORE_TIMEOUT_MS,
+      storeAttemptsMax: env.SCORING_STORE_ATTEMPTS_MAX,
+      storeBackoffMs: env.SCORING_STORE_BACKOFF_MS,
+      storeBudgetMs: env.SCORING_STORE_BUDGET_MS,
+      redisConnectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS,
+    },
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

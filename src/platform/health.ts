@@ -1,0 +1,33 @@
+// Owns liveness and readiness: /healthz says the process serves HTTP; /readyz asks every store
+// the service depends on, so a load balancer sends traffic only where it can be served.
+import type { FastifyInstance } from 'fastify';
+
+export interface ReadinessCheck {
+  readonly name: string;
+  /** Resolves to the dependency's parts and whether each is up; `required` parts decide. */
+  check(): Promise<Readonly<Record<string, { readonly up: boolean; readonly required: boolean }>>>;
+}
+
+export function installHealth(app: FastifyInstance, checks: readonly ReadinessCheck[]): void {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const results = await Promise.all(checks.map(async (c) => [c.name, await c.check()] as const));
+    const report: Record<string, Record<string, string>> = {};
+    let ready = !closing;
+    for (const [name, parts] of results) {
+      report[name] = {};
+      for (const [part, state] of Object.entries(parts)) {
+        report[name][part] = state.up ? 'up' : 'down';
+        if (state.required && !state.up) ready = false;
+      }
+    }
+    reply.code(ready ? 200 : 503);
+    return { status: closing ? 'closing' : ready ? 'ready' : 'not ready', checks: report };
+  });
+}

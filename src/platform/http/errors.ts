@@ -1,0 +1,46 @@
+// Owns the mechanics every API style's error handler shares: classify what was thrown, hide the
+// internals of 5xx, log bugs once, set the headers; each style only renders the body.
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.ts';
+
+export interface HttpFailure {
+  readonly status: number;
+  /** Safe to show to the client. */
+  readonly message: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export type RenderError = (failure: HttpFailure, error: unknown) => unknown;
+
+export function reasonPhrase(status: number): string {
+  return STATUS_CODES[status] ?? 'Error';
+}
+
+/** Maps anything thrown to a status and a message a client may see. */
+export function classifyError(error: unknown): HttpFailure {
+  if (error instanceof AppError) {
+    return { status: error.status, message: error.message, headers: error.headers };
+  }
+  const status = (error as Partial<FastifyError> | null)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    // Fastify's own 4xx errors (body too large, bad content type, ...) carry safe messages.
+    return { status, message: (error as Error).message, headers: {} };
+  }
+  return { status: 500, message: reasonPhrase(500), headers: {} };
+}
+
+/** Builds a Fastify error handler for one API style. */
+export function errorHandler(render: RenderError) {
+  return (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const failure = classifyError(error);
+    if (failure.status >= 500 && !(error instanceof AppError)) {
+      request.log.error({ err: error }, 'request failed');
+    } else if (failure.status >= 500) {
+      request.log.warn({ status: failure.status, reason: failure.message }, 'request failed');
+    } else {
+      request.log.info({ status: failure.status, reason: failure.message }, 'request rejected');
+    }
+    return reply.code(failure.status).headers(failure.headers).send(render(failure, error));
+  };
+}

@@ -1,0 +1,22 @@
+import { defineConfig } from 'vitest/config';
+
+// Layers as projects, so each runs alone (`npm run test:unit`, ...) and `npm test` runs them all.
+const layer = (name: string, include: string[], extra: Record<string, unknown> = {}) => ({
+  extends: true as const,
+  test: { name, include, ...extra },
+});
+
+export default defineConfig({
+  test: {
+    globalSetup: ['test/support/global-setup.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    coverage: { provider: 'v8', include: ['src/**/*.ts'], exclude: ['src/**/*.test.ts'] },
+    projects: [
+      layer('unit', ['src/**/*.test.ts']),
+      layer('http', ['test/http/**/*.test.ts']),
+      layer('integration', ['test/integration/**/*.test.ts']),
+      layer('faults', ['test/faults/**/*.test.ts']),
+    ],
+  },
+});
