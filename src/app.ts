@@ -1,14 +1,12 @@
 // Owns the wiring: builds the Fastify app from a configuration, platform first, then each feature,
 // in one readable place. It never listens; src/main.ts does.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { Registry } from 'prom-client';
 import pkg from '../package.json' with { type: 'json' };
-import { DEMO_INTERESTS, interestsEntries } from './features/scoring/scoring.interests.ts';
+import { embeddedInterests } from './features/scoring/scoring.interests.ts';
 import { renderEnvelope, scoringRoutes } from './features/scoring/scoring.routes.ts';
-import { createScoringService, INTERESTS_KEY_PREFIX } from './features/scoring/scoring.service.ts';
+import { createScoringService } from './features/scoring/scoring.service.ts';
 import { createRedisStore } from './features/scoring/scoring.store.redis.ts';
 import { createMemoryStore, type ScoringStore } from './features/scoring/scoring.store.ts';
 import type { Config } from './platform/config.ts';
@@ -20,9 +18,6 @@ import { createMetricsRegistry, installObservability } from './platform/observab
 
 /** Largest request body any route accepts unless it sets a smaller limit. */
 export const HTTP_BODY_LIMIT_BYTES = 1024 * 1024;
-
-/** Where embedded mode keeps interests written by `npm run interests:import`. */
-export const EMBEDDED_INTERESTS_FILE = 'interests.json';
 
 export interface AppOverrides {
   /** The clock for tokens and birthdays. */
@@ -104,14 +99,10 @@ function scoringStoreFor(config: Config, registry: Registry, app: FastifyInstanc
       log: app.log.child({ component: 'scoring-store' }),
     });
   }
-  const file = join(config.dataDir, EMBEDDED_INTERESTS_FILE);
-  const imported = existsSync(file) ? interestsEntries(readFileSync(file, 'utf8')) : [];
-  const demo = Object.entries(DEMO_INTERESTS).map(
-    ([id, interests]) => [INTERESTS_KEY_PREFIX + id, JSON.stringify(interests)] as const,
-  );
+  const { demo, imported, entries } = embeddedInterests(config.dataDir);
   app.log.info(
-    { kind: 'memory', demo: demo.length, imported: imported.length },
+    { kind: 'memory', demo, imported },
     'scoring store: in-process (embedded mode; set REDIS_URL to use Redis)',
   );
-  return createMemoryStore([...demo, ...imported]);
+  return createMemoryStore(entries);
 }

@@ -34,7 +34,7 @@ export const EnvSchema = Type.Object({
   SCORING_CACHE_BREAKER_COOLDOWN_MS: millis(500, 10, 60_000),
   SCORING_CACHE_BREAKER_COOLDOWN_MAX_MS: millis(10_000, 10, 600_000),
   SCORING_STORE_TIMEOUT_MS: millis(250, 1, 60_000),
-  SCORING_STORE_ATTEMPTS_MAX: Type.Integer({ default: 3, minimum: 1, maximum: 20 }),
+  SCORING_STORE_RECONNECT_ATTEMPTS_MAX: Type.Integer({ default: 3, minimum: 1, maximum: 20 }),
   SCORING_STORE_BACKOFF_MS: millis(50, 0, 10_000),
   SCORING_STORE_BUDGET_MS: millis(1_000, 10, 120_000),
 });
@@ -54,7 +54,7 @@ export interface ScoringConfig {
   readonly cacheBreakerCooldownMs: number;
   readonly cacheBreakerCooldownMaxMs: number;
   readonly storeTimeoutMs: number;
-  readonly storeAttemptsMax: number;
+  readonly storeReconnectAttemptsMax: number;
   readonly storeBackoffMs: number;
   readonly storeBudgetMs: number;
   readonly redisConnectTimeoutMs: number;
@@ -128,7 +128,7 @@ function toConfig(env: Env): Config {
       cacheBreakerCooldownMs: env.SCORING_CACHE_BREAKER_COOLDOWN_MS,
       cacheBreakerCooldownMaxMs: env.SCORING_CACHE_BREAKER_COOLDOWN_MAX_MS,
       storeTimeoutMs: env.SCORING_STORE_TIMEOUT_MS,
-      storeAttemptsMax: env.SCORING_STORE_ATTEMPTS_MAX,
+      storeReconnectAttemptsMax: env.SCORING_STORE_RECONNECT_ATTEMPTS_MAX,
       storeBackoffMs: env.SCORING_STORE_BACKOFF_MS,
       storeBudgetMs: env.SCORING_STORE_BUDGET_MS,
       redisConnectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS,

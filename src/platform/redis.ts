@@ -20,6 +20,8 @@ export class RedisLink {
   #client: Redis | null = null;
   #connecting: Promise<Redis> | null = null;
   #closed = false;
+  // Every command failing on a dropped connection reports it; disconnect it only once.
+  readonly #dropped = new WeakSet<Redis>();
 
   constructor(options: RedisLinkOptions) {
     this.#options = options;
@@ -56,6 +58,8 @@ export class RedisLink {
   drop(client: Redis | null = this.#client): void {
     if (client === null) return;
     if (client === this.#client) this.#client = null;
+    if (this.#dropped.has(client)) return;
+    this.#dropped.add(client);
     client.disconnect();
   }
 

@@ -1,5 +1,7 @@
 // Owns the interests document the import command reads and embedded mode keeps under DATA_DIR:
 // {"<client_id>": ["interest", ...], ...}, checked whole before anything is written.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isPlainObject } from '../../platform/http/json.ts';
 import { INTERESTS_KEY_PREFIX } from './scoring.service.ts';
 
@@ -8,6 +10,9 @@ export const INTERESTS_DOCUMENT_BYTES_MAX = 256 * 1024 * 1024;
 /** Most interests one client may have, and the longest interest, in characters. */
 export const INTERESTS_PER_CLIENT_MAX = 1_000;
 export const INTEREST_LENGTH_MAX = 256;
+
+/** Where embedded mode keeps interests written by `npm run interests:import`, under DATA_DIR. */
+export const EMBEDDED_INTERESTS_FILE = 'interests.json';
 
 const CLIENT_ID = /^(0|[1-9]\d{0,15})$/;
 
@@ -61,3 +66,18 @@ export const DEMO_INTERESTS: Readonly<Record<string, readonly string[]>> = {
   8: ['music', 'pets'],
   9: ['geek', 'cinema'],
 };
+
+/** Store entries for embedded mode: the demo set, overlaid with what was imported. */
+export function embeddedInterests(dataDir: string): {
+  demo: number;
+  imported: number;
+  entries: [string, string][];
+} {
+  const file = join(dataDir, EMBEDDED_INTERESTS_FILE);
+  const imported = existsSync(file) ? interestsEntries(readFileSync(file, 'utf8')) : [];
+  const demo = Object.entries(DEMO_INTERESTS).map(([id, interests]): [string, string] => [
+    INTERESTS_KEY_PREFIX + id,
+    JSON.stringify(interests),
+  ]);
+  return { demo: demo.length, imported: imported.length, entries: [...demo, ...imported] };
+}

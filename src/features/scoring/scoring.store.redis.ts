@@ -15,7 +15,7 @@ export interface RedisStoreOptions {
   readonly cacheBreakerCooldownMs: number;
   readonly cacheBreakerCooldownMaxMs: number;
   readonly storeTimeoutMs: number;
-  readonly storeAttemptsMax: number;
+  readonly storeReconnectAttemptsMax: number;
   readonly storeBackoffMs: number;
   readonly storeBudgetMs: number;
   readonly registry: Registry;
@@ -228,8 +228,12 @@ class Store {
     this.#metrics = metrics;
   }
 
+  /**
+   * Runs `command` on the live connection, or on a new one; each new connection counts as one of
+   * the SCORING_STORE_RECONNECT_ATTEMPTS_MAX attempts, with a doubling backoff between them.
+   */
   async run<T>(op: string, command: (client: Redis) => Promise<T>): Promise<T> {
-    const { storeAttemptsMax, storeBackoffMs, storeBudgetMs } = this.#options;
+    const { storeReconnectAttemptsMax, storeBackoffMs, storeBudgetMs } = this.#options;
     const deadlineAt = performance.now() + storeBudgetMs;
     let timer: NodeJS.Timeout | undefined;
     const budget = new Promise<never>((_, reject) => {
@@ -238,19 +242,19 @@ class Store {
         storeBudgetMs,
       );
     });
+    let reconnects = 0;
     let lastError: unknown;
     try {
-      for (let attempt = 1; attempt <= storeAttemptsMax; attempt++) {
-        if (attempt > 1) {
-          this.#metrics.retries.inc({ op });
-          const pauseMs = Math.min(
-            storeBackoffMs * 2 ** (attempt - 2),
-            deadlineAt - performance.now(),
-          );
-          if (pauseMs > 0) await sleep(pauseMs);
+      for (let attempt = 1; ; attempt++) {
+        const live = this.#link.current();
+        if (live === null) {
+          if (reconnects === storeReconnectAttemptsMax) break;
+          if (reconnects > 0) await this.#pause(storeBackoffMs * 2 ** (reconnects - 1), deadlineAt);
+          reconnects++;
         }
+        if (attempt > 1) this.#metrics.retries.inc({ op });
         try {
-          const result = await Promise.race([this.#attempt(command), budget]);
+          const result = await Promise.race([this.#attempt(live, command), budget]);
           this.#metrics.operations.inc({ role: 'store', op, outcome: 'ok' });
           return result;
         } catch (err) {
@@ -271,8 +275,13 @@ class Store {
     throw new StoreUnavailableError(`interests store unavailable: ${String(lastError)}`);
   }
 
-  async #attempt<T>(command: (client: Redis) => Promise<T>): Promise<T> {
-    const client = await this.#link.connect();
+  async #pause(ms: number, deadlineAt: number): Promise<void> {
+    const pauseMs = Math.min(ms, deadlineAt - performance.now());
+    if (pauseMs > 0) await sleep(pauseMs);
+  }
+
+  async #attempt<T>(live: Redis | null, command: (client: Redis) => Promise<T>): Promise<T> {
+    const client = live ?? (await this.#link.connect());
     try {
       return await command(client);
     } catch (err) {

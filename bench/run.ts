@@ -1,0 +1,536 @@
+// Owns the benchmark run: starts the servers and the fault proxy, seeds Redis, drives every
+// scenario with autocannon for several runs, and reports medians, ratios to hello-world and targets.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { FaultProxy } from '../test/support/fault-proxy.ts';
+import { HarnessError, REPO_ROOT, type ServerProcess, startServer } from './processes.ts';
+import {
+  type BenchContext,
+  distinctBodiesBuilt,
+  type RequestPlan,
+  SCENARIOS,
+  type Scenario,
+  SEEDED_INTERESTS,
+  type ServerName,
+  send,
+} from './scenarios.ts';
+
+interface Options {
+  readonly duration: number;
+  readonly runs: number;
+  readonly connections: number;
+  readonly warmup: number;
+}
+
+const OPTION_LIMITS: Readonly<Record<keyof Options, readonly [number, number, string]>> = {
+  duration: [1, 600, '10'],
+  runs: [1, 20, '3'],
+  connections: [1, 1_000, '50'],
+  warmup: [0, 60, '2'],
+};
+
+const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
+// The service reads these too (the children inherit the environment), so the targets follow them.
+const STORE_BUDGET_MS = Number(process.env.SCORING_STORE_BUDGET_MS || 1_000);
+const CACHE_COOLDOWN_MAX_MS = Number(process.env.SCORING_CACHE_BREAKER_COOLDOWN_MAX_MS || 10_000);
+
+const SERVER_START_TIMEOUT_MS = 15_000;
+const SETTLE_MS = 500;
+const SCORE_HIT_MIN_RATIO = 0.25;
+const BLACKHOLED_P99_MAX_MS = 10;
+const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
+
+interface Measurement {
+  readonly run: number;
+  readonly scenario: string;
+  readonly rps: number;
+  ratioToHello: number;
+  readonly latencyMs: {
+    readonly p50: number;
+    readonly p97_5: number;
+    readonly p99: number;
+    readonly p99_9: number;
+    readonly max: number;
+  };
+  readonly requests: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly statusCodes: Readonly<Record<string, number>>;
+  /** The sanity request before the load, which also pays for any state change (e.g. a timeout). */
+  readonly firstAnswerMs: number;
+  readonly raw: autocannon.Result;
+}
+
+interface Row {
+  readonly scenario: string;
+  readonly rps: number;
+  readonly ratio: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly p99_9: number;
+  readonly requests: number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+interface Verdict {
+  readonly target: string;
+  readonly pass: boolean;
+  readonly detail: string;
+}
+
+const state: {
+  servers: ServerProcess[];
+  proxy: FaultProxy | null;
+  redis: Redis | null;
+  prefix: string;
+  loading: autocannon.Instance | null;
+  cleaning: Promise<void> | null;
+} = {
+  servers: [],
+  proxy: null,
+  redis: null,
+  prefix: `bench:${randomBytes(6).toString('hex')}:`,
+  loading: null,
+  cleaning: null,
+};
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function parseOptions(argv: readonly string[]): Options {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: Object.fromEntries(
+      Object.entries(OPTION_LIMITS).map(([name, [, , fallback]]) => [
+        name,
+        { type: 'string', default: fallback },
+      ]),
+    ) as Record<keyof Options, { type: 'string'; default: string }>,
+    strict: true,
+  });
+  const read = (name: keyof Options): number => {
+    const [min, max] = OPTION_LIMITS[name];
+    const value = Number(values[name]);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new HarnessError(`--${name} must be an integer from ${min} to ${max}`);
+    }
+    return value;
+  };
+  return {
+    duration: read('duration'),
+    runs: read('runs'),
+    connections: read('connections'),
+    warmup: read('warmup'),
+  };
+}
+
+async function connectRedis(url: string): Promise<Redis> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2_000,
+    commandTimeout: 5_000,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new HarnessError(`Redis at ${url} is not reachable: ${String(err)}`);
+  }
+  return redis;
+}
+
+async function seedInterests(redis: Redis, prefix: string): Promise<void> {
+  const entries = Object.entries(SEEDED_INTERESTS).flatMap(([id, interests]) => [
+    `${prefix}i:${id}`,
+    JSON.stringify(interests),
+  ]);
+  await redis.mset(...entries);
+}
+
+/** Deletes every key under the prefix; counts the score cache keys among them. */
+async function deleteKeys(
+  redis: Redis,
+  prefix: string,
+): Promise<{ deleted: number; scoreKeys: number }> {
+  const deadline = Date.now() + 60_000;
+  let cursor = '0';
+  let deleted = 0;
+  let scoreKeys = 0;
+  // SCAN visits the whole keyspace, shared with the tests, a batch at a time; both bounds are
+  // far above what a bench writes.
+  for (let round = 0; round < 100_000 && Date.now() < deadline; round++) {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
+    const score = keys.filter((key) => key.startsWith(`${prefix}uid:`));
+    const other = keys.filter((key) => !key.startsWith(`${prefix}uid:`));
+    if (score.length > 0) scoreKeys += await redis.unlink(...score);
+    if (other.length > 0) deleted += await redis.unlink(...other);
+    cursor = next;
+    if (cursor === '0') break;
+  }
+  return { deleted: deleted + scoreKeys, scoreKeys };
+}
+
+let cleanupReport: { deleted: number; scoreKeys: number } | null = null;
+
+/** Stops everything the bench started; safe to call twice (an error and a SIGINT may race). */
+function cleanup(): Promise<void> {
+  state.cleaning ??= (async () => {
+    state.loading?.stop();
+    // Servers first, so that nothing writes under the prefix while it is being deleted.
+    await Promise.allSettled(state.servers.map((server) => server.stop()));
+    if (state.proxy) await Promise.race([state.proxy.close(), sleep(2_000)]);
+    if (state.redis) {
+      try {
+        cleanupReport = await deleteKeys(state.redis, state.prefix);
+      } catch (err) {
+        log(`could not delete the bench keys under ${state.prefix}: ${String(err)}`);
+      }
+      await Promise.race([state.redis.quit().catch(() => undefined), sleep(1_000)]);
+      state.redis.disconnect();
+    }
+  })();
+  return state.cleaning;
+}
+
+function loadOnce(
+  baseUrl: string,
+  plan: RequestPlan,
+  seconds: number,
+  options: Options,
+): Promise<autocannon.Result> {
+  const timeoutS = Math.max(10, Math.ceil(STORE_BUDGET_MS / 1_000) + 5);
+  const base: autocannon.Options = {
+    url: baseUrl + plan.path,
+    method: plan.method,
+    connections: options.connections,
+    duration: seconds,
+    timeout: timeoutS,
+    headers: plan.method === 'POST' ? { 'content-type': 'application/json' } : {},
+  };
+  const next = plan.nextBody;
+  const opts: autocannon.Options = next
+    ? { ...base, requests: [{ setupRequest: (request) => ({ ...request, body: next() }) }] }
+    : { ...base, body: plan.body };
+  return new Promise((resolve, reject) => {
+    // autocannon stops on its own after `duration`; this is the bound if it does not.
+    const watchdog = setTimeout(
+      () => {
+        state.loading?.stop();
+        reject(new HarnessError(`autocannon did not finish within ${seconds + timeoutS + 10} s`));
+      },
+      (seconds + timeoutS + 10) * 1_000,
+    );
+    state.loading = autocannon(opts, (err, result) => {
+      clearTimeout(watchdog);
+      state.loading = null;
+      if (err) reject(err);
+      else resolve(result);
+    });
+  });
+}
+
+async function measure(
+  scenario: Scenario,
+  ctx: BenchContext,
+  servers: Readonly<Record<ServerName, ServerProcess>>,
+  options: Options,
+  run: number,
+): Promise<Measurement> {
+  await scenario.prepare?.(ctx);
+  const plan = scenario.plan();
+  const baseUrl = ctx.urls[scenario.server];
+  const first = await send(baseUrl, plan);
+  const problem = scenario.check(first);
+  if (problem) throw new HarnessError(`${scenario.name}: sanity check failed: ${problem}`);
+  if (options.warmup > 0) await loadOnce(baseUrl, plan, options.warmup, options);
+  const result = await loadOnce(baseUrl, plan, options.duration, options);
+  const server = servers[scenario.server];
+  if (server.exitStatus !== null) {
+    throw new HarnessError(
+      `${server.name} died during ${scenario.name} (${server.exitStatus}):\n${server.output()}`,
+    );
+  }
+  const statusCodes: Record<string, number> = {};
+  for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) {
+    statusCodes[code] = Number(stats.count ?? 0);
+  }
+  return {
+    run,
+    scenario: scenario.name,
+    rps: result.requests.average,
+    ratioToHello: Number.NaN,
+    latencyMs: {
+      p50: result.latency.p50,
+      p97_5: result.latency.p97_5,
+      p99: result.latency.p99,
+      p99_9: result.latency.p99_9,
+      max: result.latency.max,
+    },
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    statusCodes,
+    firstAnswerMs: Math.round(first.ms * 10) / 10,
+    raw: result,
+  };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? Number.NaN)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+
+function summarise(measurements: readonly Measurement[]): Row[] {
+  return SCENARIOS.map((scenario) => measurements.filter((m) => m.scenario === scenario.name))
+    .filter((ms) => ms.length > 0)
+    .map((ms) => ({
+      scenario: ms[0]?.scenario ?? '',
+      rps: median(ms.map((m) => m.rps)),
+      ratio: median(ms.map((m) => m.ratioToHello)),
+      p50: median(ms.map((m) => m.latencyMs.p50)),
+      p99: median(ms.map((m) => m.latencyMs.p99)),
+      p99_9: median(ms.map((m) => m.latencyMs.p99_9)),
+      requests: sum(ms.map((m) => m.requests)),
+      non2xx: sum(ms.map((m) => m.non2xx)),
+      errors: sum(ms.map((m) => m.errors)),
+    }));
+}
+
+const formatMs = (ms: number) => (Number.isInteger(ms) ? String(ms) : ms.toFixed(1));
+
+function renderTable(rows: readonly Row[]): string {
+  const header = [
+    'scenario',
+    'req/s',
+    'vs hello',
+    'p50 ms',
+    'p99 ms',
+    'p99.9 ms',
+    'requests',
+    'non-2xx',
+    'errors',
+  ];
+  const cells = rows.map((r) => [
+    r.scenario,
+    Math.round(r.rps).toLocaleString('en-US'),
+    r.ratio.toFixed(2),
+    formatMs(r.p50),
+    formatMs(r.p99),
+    formatMs(r.p99_9),
+    r.requests.toLocaleString('en-US'),
+    r.non2xx.toLocaleString('en-US'),
+    r.errors.toLocaleString('en-US'),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
+  const line = (c: readonly string[]) =>
+    c
+      .map((text, i) => (i === 0 ? text.padEnd(widths[i] ?? 0) : text.padStart(widths[i] ?? 0)))
+      .join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+function judge(rows: readonly Row[], measurements: readonly Measurement[]): Verdict[] {
+  const row = (name: string) => rows.find((r) => r.scenario === name);
+  const of = (name: string) => measurements.filter((m) => m.scenario === name);
+  const worstP99 = (name: string) => Math.max(...of(name).map((m) => m.latencyMs.p99));
+  const count = (name: string, status: string) =>
+    sum(of(name).map((m) => m.statusCodes[status] ?? 0));
+  const verdicts: Verdict[] = [];
+
+  const hit = row('score-hit');
+  if (hit) {
+    verdicts.push({
+      target: `score-hit req/s >= ${SCORE_HIT_MIN_RATIO * 100} % of hello`,
+      pass: hit.ratio >= SCORE_HIT_MIN_RATIO,
+      detail: `median ratio ${(hit.ratio * 100).toFixed(1)} %`,
+    });
+  }
+  const blackholed = row('score-blackholed');
+  if (blackholed) {
+    const ok = count('score-blackholed', '200');
+    const total = blackholed.requests;
+    verdicts.push({
+      target: `score-blackholed p99 <= ${BLACKHOLED_P99_MAX_MS} ms, every answer 200`,
+      pass: blackholed.p99 <= BLACKHOLED_P99_MAX_MS && ok === total && blackholed.errors === 0,
+      detail: `median p99 ${formatMs(blackholed.p99)} ms (worst run ${formatMs(worstP99('score-blackholed'))} ms); ${ok}/${total} answered 200, ${blackholed.errors} errors`,
+    });
+  }
+  for (const name of ['interests-down', 'interests-blackholed']) {
+    const r = row(name);
+    if (!r) continue;
+    const unavailable = count(name, '503');
+    verdicts.push({
+      target: `${name} every answer 503, p99 < ${STORE_BUDGET_MS} ms (store budget)`,
+      pass: unavailable === r.requests && r.errors === 0 && r.p99 < STORE_BUDGET_MS,
+      detail: `median p99 ${formatMs(r.p99)} ms (worst run ${formatMs(worstP99(name))} ms); ${unavailable}/${r.requests} answered 503, ${r.errors} errors`,
+    });
+  }
+  return verdicts;
+}
+
+function gitDescription(): { commit: string; dirty: boolean } | null {
+  try {
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', timeout: 5_000 }).trim();
+    return { commit: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain') !== '' };
+  } catch {
+    return null;
+  }
+}
+
+function writeResults(report: object): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  return file;
+}
+
+async function main(): Promise<number> {
+  let options: Options;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    log(`bench: ${err instanceof Error ? err.message : String(err)}`);
+    log('usage: npm run bench -- [--duration S] [--runs N] [--connections C] [--warmup S]');
+    return 2;
+  }
+  const startedAt = new Date();
+  const measurements: Measurement[] = [];
+  const settings = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => /^(SCORING_|REDIS_)/.test(key)),
+  );
+  const report = (extra: object) => ({
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    options,
+    environment: {
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      git: gitDescription(),
+      redis: REDIS_URL,
+      keyPrefix: state.prefix,
+      settings,
+    },
+    measurements,
+    ...extra,
+  });
+
+  try {
+    log(`bench: Redis ${REDIS_URL}, key prefix ${state.prefix}`);
+    state.redis = await connectRedis(REDIS_URL);
+    await seedInterests(state.redis, state.prefix);
+    state.proxy = await FaultProxy.start(REDIS_URL);
+
+    const serviceEnv = (redisUrl: string) => ({
+      LOG_LEVEL: 'warn',
+      REDIS_URL: redisUrl,
+      // Empty means unset: an inherited split configuration must not bypass the proxy.
+      SCORING_CACHE_URL: '',
+      SCORING_STORE_URL: '',
+      SCORING_KEY_PREFIX: state.prefix,
+    });
+    const specs = [
+      ['hello', 'bench/hello.ts', {}],
+      ['service', 'src/main.ts', serviceEnv(REDIS_URL)],
+      ['proxied', 'src/main.ts', serviceEnv(state.proxy.url())],
+    ] as const;
+    const servers: Partial<Record<ServerName, ServerProcess>> = {};
+    for (const [name, script, env] of specs) {
+      const server = await startServer({
+        name,
+        script,
+        env,
+        startTimeoutMs: SERVER_START_TIMEOUT_MS,
+      });
+      state.servers.push(server);
+      servers[name] = server;
+      log(`bench: ${name} (pid ${server.pid}) at ${server.url}`);
+    }
+    const all = servers as Record<ServerName, ServerProcess>;
+    const ctx: BenchContext = {
+      urls: { hello: all.hello.url, service: all.service.url, proxied: all.proxied.url },
+      proxy: state.proxy,
+      windowMs: (options.warmup + options.duration) * 1_000,
+      recoveryTimeoutMs: CACHE_COOLDOWN_MAX_MS + 10_000,
+      log,
+    };
+
+    for (let run = 1; run <= options.runs; run++) {
+      const ofRun: Measurement[] = [];
+      for (const scenario of SCENARIOS) {
+        const m = await measure(scenario, ctx, all, options, run);
+        ofRun.push(m);
+        measurements.push(m);
+        log(
+          `run ${run}/${options.runs}  ${scenario.name.padEnd(20)} ${Math.round(m.rps).toString().padStart(7)} req/s` +
+            `  p99 ${formatMs(m.latencyMs.p99)} ms  non-2xx ${m.non2xx}  errors ${m.errors}` +
+            `  (first answer ${m.firstAnswerMs} ms)`,
+        );
+        await sleep(SETTLE_MS);
+      }
+      const hello = ofRun.find((m) => m.scenario === 'hello')?.rps ?? Number.NaN;
+      for (const m of ofRun) m.ratioToHello = m.rps / hello;
+    }
+
+    const rows = summarise(measurements);
+    const verdicts = judge(rows, measurements);
+    process.stdout.write(
+      `\nMedians of ${options.runs} run(s), ${options.duration} s each after a ${options.warmup} s warm-up, ` +
+        `${options.connections} connections, loopback; ${cpus().length} CPUs shared by load and servers.\n` +
+        'Latencies in ms as autocannon records them (whole milliseconds); requests, non-2xx and errors summed over runs.\n\n',
+    );
+    process.stdout.write(`${renderTable(rows)}\n\nTargets:\n`);
+    for (const v of verdicts) {
+      process.stdout.write(`  ${v.pass ? 'PASS' : 'FAIL'}  ${v.target}: ${v.detail}\n`);
+    }
+    await cleanup();
+    const bodies = distinctBodiesBuilt();
+    if (cleanupReport) {
+      process.stdout.write(
+        `\nCache keys written under the bench prefix: ${cleanupReport.scoreKeys.toLocaleString('en-US')} ` +
+          `(distinct score-miss bodies sent: ${(bodies.miss ?? 0).toLocaleString('en-US')}); ` +
+          `${cleanupReport.deleted.toLocaleString('en-US')} keys deleted.\n`,
+      );
+    }
+    const file = writeResults(report({ rows, verdicts, distinctBodies: bodies, cleanupReport }));
+    process.stdout.write(`Raw results: ${file}\n`);
+    return 0;
+  } catch (err) {
+    log(`\nbench failed: ${err instanceof Error ? err.message : String(err)}`);
+    if (!(err instanceof HarnessError) && err instanceof Error && err.stack) log(err.stack);
+    if (measurements.length > 0) {
+      log(`partial results: ${writeResults(report({ failed: String(err) }))}`);
+    }
+    return 1;
+  } finally {
+    await cleanup();
+  }
+}
+
+process.once('SIGINT', () => {
+  log('\nbench: interrupted; stopping the load, the servers and the proxy');
+  void cleanup().finally(() => process.exit(130));
+});
+
+const code = await main();
+// Keep-alive sockets from the sanity requests would otherwise hold the process open for a while.
+process.exit(code);

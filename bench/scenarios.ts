@@ -1,0 +1,316 @@
+// Owns the scenarios: what each one sends, the state of the world it needs (the fault proxy's
+// mode), and what a correct answer looks like, so that a load never measures an error by accident.
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
+import type { FaultProxy } from '../test/support/fault-proxy.ts';
+import { HarnessError } from './processes.ts';
+
+// The client side of the contract, written from the spec rather than imported from src/, so that
+// the bench authenticates exactly as an outside client would.
+const SALT = 'Otus';
+const ADMIN_SALT = '42';
+const ACCOUNT = 'horns&hoofs';
+const LOGIN = 'h&f';
+
+/** Every argument filled in: the maximum score, 5, computed from all six inputs. */
+const FULL_ARGUMENTS = {
+  phone: '79175002040',
+  email: 'stupnikov@otus.ru',
+  first_name: 'Stanislav',
+  last_name: 'Stupnikov',
+  birthday: '01.01.1990',
+  gender: 1,
+} as const;
+const FULL_SCORE = 5;
+const ADMIN_SCORE = 42;
+
+const INTEREST_NAMES = ['books', 'hi-tech', 'pets', 'tv', 'travel', 'music', 'sport', 'cars'];
+export const SEEDED_CLIENT_IDS = Array.from({ length: 10 }, (_, i) => i + 1);
+/** What the bench writes under `<prefix>i:<id>` and expects clients_interests to return. */
+export const SEEDED_INTERESTS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  SEEDED_CLIENT_IDS.map((id) => [
+    String(id),
+    [
+      INTEREST_NAMES[id % INTEREST_NAMES.length] ?? 'books',
+      INTEREST_NAMES[(id + 3) % INTEREST_NAMES.length] ?? 'tv',
+    ],
+  ]),
+);
+
+export type ServerName = 'hello' | 'service' | 'proxied';
+
+export interface BenchContext {
+  /** Base URLs, http://127.0.0.1:<port>. */
+  readonly urls: Readonly<Record<ServerName, string>>;
+  /** Sits between the `proxied` service and Redis. */
+  readonly proxy: FaultProxy;
+  /** How long one measurement (warm-up and load) lasts, for scenarios that depend on the clock. */
+  readonly windowMs: number;
+  /** How long the proxied service may take to find its cache and store again. */
+  readonly recoveryTimeoutMs: number;
+  readonly log: (line: string) => void;
+}
+
+export interface RequestPlan {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  /** One body for every request. */
+  readonly body?: string;
+  /** A fresh body for every request, for scenarios that must not be served from the cache. */
+  readonly nextBody?: () => string;
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: unknown;
+  readonly ms: number;
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly server: ServerName;
+  readonly description: string;
+  /** Puts the world in the state this scenario measures. */
+  readonly prepare?: (ctx: BenchContext) => Promise<void>;
+  /** Called after prepare, so that a token can depend on the clock. */
+  readonly plan: () => RequestPlan;
+  /** What is wrong with one answer, or null when it is the answer this scenario expects. */
+  readonly check: (answer: Answer) => string | null;
+}
+
+function sha512Hex(text: string): string {
+  return createHash('sha512').update(text, 'utf8').digest('hex');
+}
+
+/** YYYYMMDDHH on the local clock; the service runs on this machine, in this time zone. */
+function hourStamp(now: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}${pad(now.getHours())}`;
+}
+
+function envelope(method: string, args: object, login = LOGIN): string {
+  const token =
+    login === 'admin'
+      ? sha512Hex(hourStamp(new Date()) + ADMIN_SALT)
+      : sha512Hex(ACCOUNT + login + SALT);
+  return JSON.stringify({ account: ACCOUNT, login, token, method, arguments: args });
+}
+
+const RECOVERY_POLL_MS = 200;
+
+const post = (body: string): RequestPlan => ({ method: 'POST', path: '/method', body });
+
+const built = new Map<string, number>();
+/** Bodies that differ in first_name, so that each has its own cache key. */
+function distinctScoreBodies(tag: string): () => string {
+  const token = sha512Hex(ACCOUNT + LOGIN + SALT);
+  return () => {
+    const n = (built.get(tag) ?? 0) + 1;
+    built.set(tag, n);
+    const args = { ...FULL_ARGUMENTS, first_name: `${tag}-${n}` };
+    return JSON.stringify({
+      account: ACCOUNT,
+      login: LOGIN,
+      token,
+      method: 'online_score',
+      arguments: args,
+    });
+  };
+}
+
+const interestsBody = () =>
+  envelope('clients_interests', { client_ids: SEEDED_CLIENT_IDS, date: '19.07.2017' });
+
+/** Sends one request of the plan and reads the whole answer. */
+export async function send(
+  baseUrl: string,
+  plan: RequestPlan,
+  timeoutMs = 10_000,
+): Promise<Answer> {
+  const startedAt = performance.now();
+  const body = plan.nextBody ? plan.nextBody() : plan.body;
+  const response = await fetch(baseUrl + plan.path, {
+    method: plan.method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // kept as text: the check will say it is not the expected JSON
+  }
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: parsed,
+    ms: performance.now() - startedAt,
+  };
+}
+
+function describe(answer: Answer): string {
+  return `HTTP ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`;
+}
+
+function expectScore(expected: number): (answer: Answer) => string | null {
+  return (answer) =>
+    isDeepStrictEqual(answer.body, { code: 200, response: { score: expected } }) &&
+    answer.status === 200
+      ? null
+      : `expected 200 with score ${expected}, got ${describe(answer)}`;
+}
+
+function expectInterests(answer: Answer): string | null {
+  return answer.status === 200 &&
+    isDeepStrictEqual(answer.body, { code: 200, response: SEEDED_INTERESTS })
+    ? null
+    : `expected 200 with the seeded interests, got ${describe(answer)}`;
+}
+
+function expectStoreUnavailable(answer: Answer): string | null {
+  const body = answer.body as { code?: unknown; error?: unknown } | null;
+  const ok =
+    answer.status === 503 &&
+    body?.code === 503 &&
+    typeof body.error === 'string' &&
+    /unavailable/i.test(body.error) &&
+    answer.headers.get('retry-after') !== null;
+  return ok ? null : `expected 503 "store unavailable" with Retry-After, got ${describe(answer)}`;
+}
+
+/**
+ * Brings the proxied service back to normal: the proxy passes traffic, the cache breaker has
+ * closed again (it only probes on requests, after a cooldown of up to
+ * SCORING_CACHE_BREAKER_COOLDOWN_MAX_MS), and both links hold a live connection through the proxy.
+ */
+async function restoreProxied(ctx: BenchContext): Promise<void> {
+  const { proxy, urls } = ctx;
+  proxy.set('pass').delay(0);
+  const warmBodies = distinctScoreBodies('restore');
+  const deadline = Date.now() + ctx.recoveryTimeoutMs;
+  const attempts = Math.ceil(ctx.recoveryTimeoutMs / RECOVERY_POLL_MS);
+  let recovered = false;
+  let last = '';
+  for (let i = 0; i < attempts && !recovered && Date.now() < deadline; i++) {
+    if (i > 0) await sleep(RECOVERY_POLL_MS);
+    // A score request gives the cache breaker its chance to probe; /readyz pings the store.
+    await send(urls.proxied, { method: 'POST', path: '/method', nextBody: warmBodies }, 2_000);
+    const ready = await send(urls.proxied, { method: 'GET', path: '/readyz' }, 2_000);
+    const checks = (ready.body as { checks?: { scoring?: Record<string, string> } }).checks;
+    recovered = ready.status === 200 && checks?.scoring?.cache === 'up';
+    last = describe(ready);
+  }
+  if (!recovered) {
+    throw new HarnessError(
+      `proxied service did not recover within ${ctx.recoveryTimeoutMs} ms: ${last}`,
+    );
+  }
+  for (let i = 0; i < 5; i++) {
+    const problem = expectScore(FULL_SCORE)(
+      await send(urls.proxied, { method: 'POST', path: '/method', nextBody: warmBodies }),
+    );
+    if (problem) throw new HarnessError(`proxied service, after recovery: ${problem}`);
+  }
+  const interests = expectInterests(await send(urls.proxied, post(interestsBody())));
+  if (interests) throw new HarnessError(`proxied service, after recovery: ${interests}`);
+  // One connection for the cache and one for the store: both must be live before the blackhole.
+  if (proxy.liveConnections < 2) {
+    throw new HarnessError(
+      `expected 2 live Redis connections through the proxy, saw ${proxy.liveConnections}`,
+    );
+  }
+}
+
+/** Waits for the next hour if this one ends before the measurement would: the token would change. */
+async function sameHourThroughout(ctx: BenchContext): Promise<void> {
+  const now = new Date();
+  const nextHour = new Date(now);
+  nextHour.setMinutes(60, 0, 0);
+  const left = nextHour.getTime() - now.getTime();
+  const needed = ctx.windowMs + 5_000;
+  if (left > needed) return;
+  ctx.log(`score-admin: waiting ${Math.ceil(left / 1000)} s for the hour to turn`);
+  await sleep(left + 500);
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'hello',
+    server: 'hello',
+    description: 'GET / on a Fastify hello-world: the baseline',
+    plan: () => ({ method: 'GET', path: '/' }),
+    check: (answer) =>
+      answer.status === 200 && isDeepStrictEqual(answer.body, { hello: 'world' })
+        ? null
+        : `expected {"hello":"world"}, got ${describe(answer)}`,
+  },
+  {
+    name: 'score-hit',
+    server: 'service',
+    description: 'online_score, one body: every request after the first is a cache hit',
+    plan: () => post(envelope('online_score', FULL_ARGUMENTS)),
+    check: expectScore(FULL_SCORE),
+  },
+  {
+    name: 'score-miss',
+    server: 'service',
+    description: 'online_score, a new first_name each time: every request misses and writes',
+    plan: () => ({ method: 'POST', path: '/method', nextBody: distinctScoreBodies('miss') }),
+    check: expectScore(FULL_SCORE),
+  },
+  {
+    name: 'score-admin',
+    server: 'service',
+    description: 'online_score as admin: validation only, no cache',
+    prepare: async (ctx) => sameHourThroughout(ctx),
+    plan: () => post(envelope('online_score', FULL_ARGUMENTS, 'admin')),
+    check: expectScore(ADMIN_SCORE),
+  },
+  {
+    name: 'interests-10',
+    server: 'service',
+    description: 'clients_interests for 10 ids: one MGET',
+    plan: () => post(interestsBody()),
+    check: expectInterests,
+  },
+  {
+    name: 'score-blackholed',
+    server: 'proxied',
+    description: 'online_score, distinct bodies, live Redis connections that stop answering',
+    prepare: async (ctx) => {
+      await restoreProxied(ctx);
+      ctx.proxy.set('blackhole');
+    },
+    plan: () => ({ method: 'POST', path: '/method', nextBody: distinctScoreBodies('blackholed') }),
+    check: expectScore(FULL_SCORE),
+  },
+  {
+    name: 'interests-down',
+    server: 'proxied',
+    description: 'clients_interests while Redis refuses connections',
+    prepare: async ({ proxy }) => {
+      proxy.set('refuse').cutAll();
+    },
+    plan: () => post(interestsBody()),
+    check: expectStoreUnavailable,
+  },
+  {
+    name: 'interests-blackholed',
+    server: 'proxied',
+    description: 'clients_interests while new Redis connections are accepted and never answered',
+    prepare: async ({ proxy }) => {
+      proxy.set('blackhole').cutAll();
+    },
+    plan: () => post(interestsBody()),
+    check: expectStoreUnavailable,
+  },
+];
+
+/** How many distinct bodies each tag built, to compare with the cache keys the service wrote. */
+export function distinctBodiesBuilt(): Readonly<Record<string, number>> {
+  return Object.fromEntries(built);
+}

@@ -1,0 +1,69 @@
+// Owns `npm run interests:import -- FILE`: loads {"<client_id>": ["interest", ...]} into the
+// configured store (Redis in service mode; the embedded data file otherwise), all or nothing.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Registry } from 'prom-client';
+import {
+  EMBEDDED_INTERESTS_FILE,
+  InterestsDocumentError,
+  interestsEntries,
+} from '../features/scoring/scoring.interests.ts';
+import { INTERESTS_KEY_PREFIX } from '../features/scoring/scoring.service.ts';
+import { createRedisStore } from '../features/scoring/scoring.store.redis.ts';
+import { ConfigError, loadConfig } from '../platform/config.ts';
+
+const usage = 'usage: npm run interests:import -- FILE.json';
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`interests:import: ${message}\n`);
+  process.exit(code);
+}
+
+const file = process.argv[2];
+if (file === undefined || process.argv.length > 3) fail(usage, 2);
+
+let config: ReturnType<typeof loadConfig>;
+let entries: [string, string][];
+try {
+  config = loadConfig(process.env);
+  entries = interestsEntries(readFileSync(file, 'utf8'));
+} catch (err) {
+  if (err instanceof ConfigError || err instanceof InterestsDocumentError) fail(err.message, 2);
+  fail(`cannot read ${file}: ${(err as Error).message}`, 2);
+}
+
+const { scoring } = config;
+if (scoring.storeUrl !== null) {
+  const quiet = { debug() {}, info() {}, warn() {} };
+  const store = createRedisStore({
+    ...scoring,
+    cacheUrl: scoring.cacheUrl ?? scoring.storeUrl,
+    storeUrl: scoring.storeUrl,
+    connectTimeoutMs: scoring.redisConnectTimeoutMs,
+    registry: new Registry(),
+    log: quiet,
+  });
+  try {
+    await store.putMany(entries);
+  } catch (err) {
+    await store.close();
+    fail(`store write failed: ${(err as Error).message}`);
+  }
+  await store.close();
+  process.stdout.write(`imported interests of ${entries.length} clients into Redis\n`);
+} else {
+  // Embedded mode keeps imported interests in a file the service loads at start-up; it merges
+  // with what was imported before, and is replaced atomically so a crash cannot leave half.
+  const target = join(config.dataDir, EMBEDDED_INTERESTS_FILE);
+  const merged: Record<string, unknown> = existsSync(target)
+    ? JSON.parse(readFileSync(target, 'utf8'))
+    : {};
+  for (const [key, value] of entries)
+    merged[key.slice(INTERESTS_KEY_PREFIX.length)] = JSON.parse(value);
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(`${target}.tmp`, JSON.stringify(merged));
+  renameSync(`${target}.tmp`, target);
+  process.stdout.write(
+    `imported interests of ${entries.length} clients into ${target}; restart the service to serve them\n`,
+  );
+}
