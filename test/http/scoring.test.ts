@@ -149,7 +149,7 @@ describe('the course template suite', () => {
       expect(json.response.score).toBeGreaterThanOrEqual(0);
       const log = methodLog(response.headers['x-request-id'] as string);
       expect(log?.method).toBe('online_score');
-      expect([...(log?.has as string[])].sort()).toEqual(Object.keys(args).sort());
+      expect([...((log?.has ?? []) as string[])].sort()).toEqual(Object.keys(args).sort());
     },
   );
 
