@@ -102,14 +102,12 @@ export function createRedisStore(options: RedisStoreOptions): ScoringStore {
       }
     },
     async health() {
-      const [storeUp] = await Promise.all([
-        store
-          .run('ping', (c) => c.ping())
-          .then(
-            () => true,
-            () => false,
-          ),
-      ]);
+      const storeUp = await store
+        .run('ping', (c) => c.ping())
+        .then(
+          () => true,
+          () => false,
+        );
       return { store: storeUp ? 'up' : 'down', cache: cache.up ? 'up' : 'down' };
     },
     async start() {
