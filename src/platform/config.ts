@@ -79,20 +79,44 @@ export class ConfigError extends Error {
 /** Reads, validates and freezes the configuration; throws ConfigError naming every bad value. */
 export function loadConfig(source: Readonly<Record<string, string | undefined>>): Config {
   // An empty variable means "unset", as in most shells' `VAR= command` idiom.
-  const present: Record<string, string> = {};
+  const written: Record<string, string> = {};
   for (const key of Object.keys(EnvSchema.properties)) {
     const value = source[key];
-    if (value !== undefined && value !== '') present[key] = value;
+    if (value !== undefined && value !== '') written[key] = value;
   }
-  const env = Value.Convert(EnvSchema, Value.Default(EnvSchema, present));
-  if (!Value.Check(EnvSchema, env)) {
-    const problems = [...Value.Errors(EnvSchema, env)].map(
-      (e) =>
-        `${e.instancePath.slice(1) || '(root)'} ${e.message} (got ${JSON.stringify(present[e.instancePath.slice(1)])})`,
-    );
-    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  const notIntegers = Object.keys(written).filter(
+    (key) => properties[key]?.type === 'integer' && !/^-?\d+$/.test(written[key] as string),
+  );
+  const candidate: Record<string, string> = { ...written };
+  for (const key of notIntegers) delete candidate[key];
+  const env = Value.Convert(EnvSchema, Value.Default(EnvSchema, candidate));
+  if (notIntegers.length === 0 && Value.Check(EnvSchema, env)) return deepFreeze(toConfig(env));
+  // TypeBox's conversion is lenient ("1.5" → 1, "true" → 1, "0x10" → 16); settings are not.
+  const problems = notIntegers.map(
+    (key) => `${key} must be an integer (got ${JSON.stringify(written[key])})`,
+  );
+  problems.push(...schemaProblems(env, written));
+  throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+}
+
+type PropertySchema = {
+  type?: string;
+  anyOf?: readonly { const?: unknown }[];
+};
+const properties = EnvSchema.properties as unknown as Record<string, PropertySchema>;
+
+function schemaProblems(env: unknown, written: Record<string, string>): string[] {
+  const seen = new Set<string>();
+  const problems: string[] = [];
+  for (const error of Value.Errors(EnvSchema, env)) {
+    const key = error.instancePath.slice(1);
+    if (seen.has(key)) continue; // a union reports once per member; one line per variable is enough
+    seen.add(key);
+    const choices = properties[key]?.anyOf?.map((member) => member.const);
+    const message = choices ? `must be one of ${choices.join(', ')}` : error.message;
+    problems.push(`${key || '(root)'} ${message} (got ${JSON.stringify(written[key])})`);
   }
-  return deepFreeze(toConfig(env));
+  return problems;
 }
 
 function toConfig(env: Env): Config {

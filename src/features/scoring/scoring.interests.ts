@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isPlainObject } from '../../platform/http/json.ts';
+import { codePointsWithin } from '../../platform/text.ts';
 import { INTERESTS_KEY_PREFIX } from './scoring.service.ts';
 
 /** Largest interests document accepted, in bytes. */
@@ -20,7 +21,10 @@ export class InterestsDocumentError extends Error {
   override name = 'InterestsDocumentError';
 }
 
-/** Store entries (`i:<id>` → JSON array) for a document; throws naming the first bad entry. */
+/**
+ * Store entries (`i:<id>` → JSON array) for a document; throws naming the first bad entry. A
+ * repeated id keeps its last list, as JSON.parse (and most JSON parsers) read such objects.
+ */
 export function interestsEntries(text: string): [string, string][] {
   if (Buffer.byteLength(text, 'utf8') > INTERESTS_DOCUMENT_BYTES_MAX) {
     throw new InterestsDocumentError(`document exceeds ${INTERESTS_DOCUMENT_BYTES_MAX} bytes`);
@@ -43,7 +47,7 @@ export function interestsEntries(text: string): [string, string][] {
     if (
       !Array.isArray(interests) ||
       interests.length > INTERESTS_PER_CLIENT_MAX ||
-      !interests.every((i) => typeof i === 'string' && i.length <= INTEREST_LENGTH_MAX)
+      !interests.every((i) => typeof i === 'string' && codePointsWithin(i, INTEREST_LENGTH_MAX))
     ) {
       throw new InterestsDocumentError(
         `client ${id}: expected an array of at most ${INTERESTS_PER_CLIENT_MAX} strings of at most ${INTEREST_LENGTH_MAX} characters`,

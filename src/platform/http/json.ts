@@ -14,9 +14,9 @@ export class JsonFloat {
   }
 }
 
-// A number token follows `:`, `,` or `[` (after optional whitespace). Strings can make this match
-// too ("a, 1.5"); that only costs the slower exact parse, never a wrong answer.
-const FLOAT_TOKEN = /[:,[]\s*-?\d+[.eE]/;
+// A number token starts the text or follows `:`, `,` or `[` (after optional whitespace). Strings
+// can make this match too ("a, 1.5"); that only costs the slower exact parse, never a wrong answer.
+const FLOAT_TOKEN = /(?:^|[:,[])\s*-?\d+[.eE]/;
 
 interface ReviverContext {
   source?: string;

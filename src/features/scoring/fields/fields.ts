@@ -1,6 +1,7 @@
 // Owns the scoring API's field types: each says what a present, non-empty value must be. Whether
 // a field may be missing or empty is declared per use (required / nullable), as in the template.
 import { isPlainObject, JsonFloat } from '../../../platform/http/json.ts';
+import { codePointsWithin } from '../../../platform/text.ts';
 import { type CalendarDate, compareDates, parseDate, yearsBefore } from './calendar.ts';
 
 /** Longest accepted string in any text field, in characters. */
@@ -49,17 +50,9 @@ function field<T>(rules: FieldRules, expects: string, check: Field<T>['check']):
   return Object.freeze({ required: rules.required, nullable: rules.nullable, expects, check });
 }
 
-function lengthWithin(text: string, max: number): boolean {
-  // Code points, not UTF-16 units; the unit count is an upper bound that settles most strings.
-  if (text.length <= max) return true;
-  let count = 0;
-  for (const _ of text) if (++count > max) return false;
-  return true;
-}
-
 function checkText(value: unknown): Outcome<string> {
   if (typeof value !== 'string') return fail('must be a string');
-  if (!lengthWithin(value, TEXT_LENGTH_MAX)) {
+  if (!codePointsWithin(value, TEXT_LENGTH_MAX)) {
     return fail(`must be at most ${TEXT_LENGTH_MAX} characters`);
   }
   return ok(value);

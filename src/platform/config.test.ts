@@ -1,0 +1,277 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import { cases } from '../../test/support/cases.ts';
+import { ConfigError, EnvSchema, loadConfig } from './config.ts';
+
+/** The ConfigError loadConfig throws for `env`; fails the test when it does not throw one. */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error(`accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig with an empty environment', () => {
+  const config = loadConfig({});
+
+  test('uses the documented defaults', () => {
+    expect(config.http).toEqual({
+      host: '0.0.0.0',
+      port: 8080,
+      requestTimeoutMs: 30_000,
+      shutdownTimeoutMs: 10_000,
+    });
+    expect(config.log.level).toBe('info');
+    expect(config.dataDir).toBe('./data');
+    expect(config.scoring.salt).toBe('Otus');
+    expect(config.scoring.adminSalt).toBe('42');
+    expect(config.scoring.cacheTtlSeconds).toBe(3600);
+    expect(config.scoring.storeReconnectAttemptsMax).toBe(3);
+    expect(config.scoring.keyPrefix).toBe('');
+  });
+
+  test('runs on the in-process store, as no Redis is configured', () => {
+    expect(config.scoring.cacheUrl).toBeNull();
+    expect(config.scoring.storeUrl).toBeNull();
+  });
+
+  test('is frozen all the way down', () => {
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.http)).toBe(true);
+    expect(Object.isFrozen(config.log)).toBe(true);
+    expect(Object.isFrozen(config.scoring)).toBe(true);
+    expect(() => {
+      (config.http as { port: number }).port = 1;
+    }).toThrow(TypeError);
+    expect(config.http.port).toBe(8080);
+  });
+
+  test('ignores variables it does not own', () => {
+    expect(loadConfig({ PATH: '/bin', HOME: '/root', NODE_ENV: 'test' })).toEqual(config);
+  });
+});
+
+describe('loadConfig conversions', () => {
+  test('turns numeric strings into numbers', () => {
+    const config = loadConfig({
+      PORT: '3000',
+      HTTP_REQUEST_TIMEOUT_MS: '5000',
+      SCORING_CACHE_TTL_SECONDS: '60',
+      SCORING_STORE_RECONNECT_ATTEMPTS_MAX: '5',
+      SCORING_STORE_BACKOFF_MS: '0',
+    });
+    expect(config.http.port).toBe(3000);
+    expect(config.http.requestTimeoutMs).toBe(5000);
+    expect(config.scoring.cacheTtlSeconds).toBe(60);
+    expect(config.scoring.storeReconnectAttemptsMax).toBe(5);
+    expect(config.scoring.storeBackoffMs).toBe(0);
+  });
+
+  test('keeps strings as written', () => {
+    const config = loadConfig({
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'debug',
+      DATA_DIR: '/var/lib/coinworks',
+      SCORING_SALT: 'pepper',
+      SCORING_ADMIN_SALT: '43',
+      SCORING_KEY_PREFIX: 'staging:',
+    });
+    expect(config.http.host).toBe('127.0.0.1');
+    expect(config.log.level).toBe('debug');
+    expect(config.dataDir).toBe('/var/lib/coinworks');
+    expect(config.scoring.salt).toBe('pepper');
+    expect(config.scoring.adminSalt).toBe('43');
+    expect(config.scoring.keyPrefix).toBe('staging:');
+  });
+
+  cases(
+    'treats an empty variable as unset',
+    [
+      ['PORT', 'http', 'port', 8080],
+      ['LOG_LEVEL', 'log', 'level', 'info'],
+      ['SCORING_SALT', 'scoring', 'salt', 'Otus'],
+      ['REDIS_URL', 'scoring', 'cacheUrl', null],
+      ['SCORING_CACHE_TTL_SECONDS', 'scoring', 'cacheTtlSeconds', 3600],
+    ] as const,
+    ([name, section, key, expected]) => {
+      const config = loadConfig({ [name]: '' });
+      expect((config[section] as Record<string, unknown>)[key]).toBe(expected);
+    },
+  );
+});
+
+describe('loadConfig rejects bad values with a ConfigError naming the variable', () => {
+  cases(
+    'rejects',
+    [
+      ['PORT', 'abc'],
+      ['PORT', '8_080'],
+      ['PORT', 'Infinity'],
+      ['PORT', '70000'],
+      ['PORT', '-1'],
+      ['HTTP_REQUEST_TIMEOUT_MS', '999'],
+      ['SHUTDOWN_TIMEOUT_MS', '600001'],
+      ['SCORING_CACHE_TTL_SECONDS', '0'],
+      ['SCORING_STORE_RECONNECT_ATTEMPTS_MAX', '21'],
+      ['SCORING_STORE_BUDGET_MS', 'soon'],
+      ['SCORING_KEY_PREFIX', 'p'.repeat(65)],
+      ['LOG_LEVEL', 'verbose'],
+      ['LOG_LEVEL', 'INFO'],
+      ['REDIS_URL', 'http://127.0.0.1:6379'],
+      ['REDIS_URL', '127.0.0.1:6379'],
+      ['SCORING_CACHE_URL', 'tcp://cache:6379'],
+      ['SCORING_STORE_URL', 'localhost'],
+    ] as const,
+    ([name, value]) => {
+      const error = configError({ [name]: value });
+      expect(error.name).toBe('ConfigError');
+      expect(error.message).toMatch(new RegExp(`^invalid configuration:\\n  ${name} `));
+    },
+  );
+
+  test('names every bad variable at once', () => {
+    const { message } = configError({ PORT: 'abc', LOG_LEVEL: 'loud', SCORING_SALT: 'fine' });
+    expect(message).toContain('PORT');
+    expect(message).toContain('LOG_LEVEL');
+    expect(message).not.toContain('SCORING_SALT');
+  });
+
+  cases(
+    'refuses integers written any other way than as decimal digits',
+    ['1.5', '99.9', 'true', 'false', '0x1F90', '0b11', ' 8080 ', '1e3'],
+    (value) => {
+      expect(configError({ PORT: value }).message).toBe(
+        `invalid configuration:\n  PORT must be an integer (got ${JSON.stringify(value)})`,
+      );
+    },
+  );
+
+  test('lists the allowed levels once for a bad LOG_LEVEL', () => {
+    expect(configError({ LOG_LEVEL: 'loud' }).message).toBe(
+      'invalid configuration:\n  LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
+    );
+  });
+
+  test('quotes the value as written, not as converted', () => {
+    expect(configError({ PORT: '70000' }).message).toContain('PORT must be <= 65535 (got "70000")');
+  });
+
+  test('quotes the value it refused', () => {
+    expect(configError({ PORT: 'abc' }).message).toContain('"abc"');
+  });
+});
+
+describe('loadConfig Redis roles', () => {
+  test('REDIS_URL serves both the cache and the store', () => {
+    const { scoring } = loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/0' });
+    expect(scoring.cacheUrl).toBe('redis://127.0.0.1:6379/0');
+    expect(scoring.storeUrl).toBe('redis://127.0.0.1:6379/0');
+  });
+
+  test('accepts TLS URLs (rediss://)', () => {
+    expect(loadConfig({ REDIS_URL: 'rediss://r.example:6380' }).scoring.storeUrl).toBe(
+      'rediss://r.example:6380',
+    );
+  });
+
+  test('SCORING_CACHE_URL overrides REDIS_URL for the cache only', () => {
+    const { scoring } = loadConfig({
+      REDIS_URL: 'redis://shared:6379',
+      SCORING_CACHE_URL: 'redis://cache:6379',
+    });
+    expect(scoring.cacheUrl).toBe('redis://cache:6379');
+    expect(scoring.storeUrl).toBe('redis://shared:6379');
+  });
+
+  test('SCORING_STORE_URL overrides REDIS_URL for the store only', () => {
+    const { scoring } = loadConfig({
+      REDIS_URL: 'redis://shared:6379',
+      SCORING_STORE_URL: 'redis://store:6379',
+    });
+    expect(scoring.cacheUrl).toBe('redis://shared:6379');
+    expect(scoring.storeUrl).toBe('redis://store:6379');
+  });
+
+  test('both role URLs without REDIS_URL point each role at its own server', () => {
+    const { scoring } = loadConfig({
+      SCORING_CACHE_URL: 'redis://cache:6379',
+      SCORING_STORE_URL: 'redis://store:6379',
+    });
+    expect(scoring.cacheUrl).toBe('redis://cache:6379');
+    expect(scoring.storeUrl).toBe('redis://store:6379');
+  });
+
+  cases(
+    'refuses a single role configured without REDIS_URL',
+    ['SCORING_CACHE_URL', 'SCORING_STORE_URL'],
+    (name) => {
+      const { message } = configError({ [name]: 'redis://one:6379' });
+      expect(message).toContain('both or neither');
+      expect(message).toContain('REDIS_URL');
+    },
+  );
+});
+
+describe('loadConfig breaker cooldowns', () => {
+  test('refuses a ceiling below the first cooldown', () => {
+    const { message } = configError({
+      SCORING_CACHE_BREAKER_COOLDOWN_MS: '1000',
+      SCORING_CACHE_BREAKER_COOLDOWN_MAX_MS: '999',
+    });
+    expect(message).toContain('SCORING_CACHE_BREAKER_COOLDOWN_MAX_MS');
+    expect(message).toContain('SCORING_CACHE_BREAKER_COOLDOWN_MS');
+  });
+
+  test('refuses a ceiling below the default cooldown when only the ceiling is set', () => {
+    expect(configError({ SCORING_CACHE_BREAKER_COOLDOWN_MAX_MS: '100' }).message).toContain(
+      'SCORING_CACHE_BREAKER_COOLDOWN_MAX_MS',
+    );
+  });
+
+  test('accepts a ceiling equal to the cooldown', () => {
+    const { scoring } = loadConfig({
+      SCORING_CACHE_BREAKER_COOLDOWN_MS: '700',
+      SCORING_CACHE_BREAKER_COOLDOWN_MAX_MS: '700',
+    });
+    expect(scoring.cacheBreakerCooldownMs).toBe(700);
+    expect(scoring.cacheBreakerCooldownMaxMs).toBe(700);
+  });
+});
+
+describe('.env.example', () => {
+  const text = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+  const entries = text
+    .split('\n')
+    .map((line) => /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim()))
+    .filter((match) => match !== null)
+    .map((match): [string, string] => [match[1] ?? '', match[2] ?? '']);
+  const defaults = new Map(
+    Object.entries(EnvSchema.properties).map(([name, schema]) => [
+      name,
+      Reflect.get(schema, 'default') as unknown,
+    ]),
+  );
+
+  test('lists each variable of the schema exactly once, and nothing else', () => {
+    const names = entries.map(([name]) => name);
+    expect(new Set(names).size).toBe(names.length);
+    expect([...names].sort()).toEqual([...defaults.keys()].sort());
+  });
+
+  test('writes the schema default of each variable, or nothing when it has none', () => {
+    for (const [name, value] of entries) {
+      const schemaDefault = defaults.get(name);
+      expect({ name, value }).toEqual({
+        name,
+        value: schemaDefault === undefined ? '' : String(schemaDefault),
+      });
+    }
+  });
+
+  test('yields the default configuration when loaded as an environment', () => {
+    expect(loadConfig(Object.fromEntries(entries))).toEqual(loadConfig({}));
+  });
+});
