@@ -281,6 +281,8 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'score-blackholed',
     server: 'proxied',
     description: 'online_score, distinct bodies, live Redis connections that stop answering',
+    // The sanity request is the first to wait for the cache (its timeout opens the breaker); its
+    // time is reported as the first answer, the load measures what follows.
     prepare: async (ctx) => {
       await restoreProxied(ctx);
       ctx.proxy.set('blackhole');
@@ -292,6 +294,7 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'interests-down',
     server: 'proxied',
     description: 'clients_interests while Redis refuses connections',
+    // 'refuse' only turns away new connections; cutting the live ones makes every attempt one.
     prepare: async ({ proxy }) => {
       proxy.set('refuse').cutAll();
     },
@@ -302,6 +305,7 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'interests-blackholed',
     server: 'proxied',
     description: 'clients_interests while new Redis connections are accepted and never answered',
+    // Cut first, so that the scenario does not depend on the state the previous one left.
     prepare: async ({ proxy }) => {
       proxy.set('blackhole').cutAll();
     },
