@@ -14,12 +14,14 @@ import { HarnessError, REPO_ROOT, type ServerProcess, startServer } from './proc
 import {
   type BenchContext,
   distinctBodiesBuilt,
+  PACED_RATE,
   type RequestPlan,
   SCENARIOS,
   type Scenario,
   SEEDED_INTERESTS,
   type ServerName,
   send,
+  storeOperations,
 } from './scenarios.ts';
 
 interface Options {
@@ -68,6 +70,8 @@ interface Measurement {
   readonly firstAnswerMs: number;
   /** The 1-minute load average before the scenario: other work on the machine skews the numbers. */
   readonly loadAverage: number;
+  /** The service's store and cache operations during the load, by "role op outcome". */
+  readonly storeOperations: Readonly<Record<string, number>>;
   readonly raw: autocannon.Result;
 }
 
@@ -212,6 +216,7 @@ function loadOnce(
   plan: RequestPlan,
   seconds: number,
   options: Options,
+  rate?: number,
 ): Promise<autocannon.Result> {
   const timeoutS = Math.max(10, Math.ceil(STORE_BUDGET_MS / 1_000) + 5);
   const base: autocannon.Options = {
@@ -221,6 +226,7 @@ function loadOnce(
     duration: seconds,
     timeout: timeoutS,
     headers: plan.method === 'POST' ? { 'content-type': 'application/json' } : {},
+    ...(rate === undefined ? {} : { overallRate: rate }),
   };
   const next = plan.nextBody;
   const opts: autocannon.Options = next
@@ -258,8 +264,16 @@ async function measure(
   const first = await send(baseUrl, plan);
   const problem = scenario.check(first);
   if (problem) throw new HarnessError(`${scenario.name}: sanity check failed: ${problem}`);
-  if (options.warmup > 0) await loadOnce(baseUrl, plan, options.warmup, options);
-  const result = await loadOnce(baseUrl, plan, options.duration, options);
+  if (options.warmup > 0) await loadOnce(baseUrl, plan, options.warmup, options, scenario.rate);
+  const counted = scenario.server !== 'hello';
+  const before = counted ? await storeOperations(baseUrl) : {};
+  const result = await loadOnce(baseUrl, plan, options.duration, options, scenario.rate);
+  const after = counted ? await storeOperations(baseUrl) : {};
+  const operations: Record<string, number> = {};
+  for (const [key, value] of Object.entries(after)) {
+    const delta = value - (before[key] ?? 0);
+    if (delta > 0) operations[key] = delta;
+  }
   const server = servers[scenario.server];
   if (server.exitStatus !== null) {
     throw new HarnessError(
@@ -289,6 +303,7 @@ async function measure(
     statusCodes,
     firstAnswerMs: Math.round(first.ms * 10) / 10,
     loadAverage,
+    storeOperations: operations,
     raw: result,
   };
 }
@@ -392,19 +407,49 @@ function judge(rows: readonly Row[], measurements: readonly Measurement[]): Verd
   return verdicts;
 }
 
-/** Context a reader needs to interpret a latency target, printed under the verdicts. */
-function notes(rows: readonly Row[], options: Options): string[] {
-  const hello = rows.find((r) => r.scenario === 'hello');
-  const miss = rows.find((r) => r.scenario === 'score-miss');
+/** Context a reader needs to interpret the numbers, printed under the verdicts. */
+function notes(rows: readonly Row[], measurements: readonly Measurement[]): string[] {
+  const found: string[] = [];
+  const paced = SCENARIOS.filter((s) => s.rate !== undefined).map((s) => s.name);
+  if (paced.length > 0) {
+    found.push(
+      `${paced.join(', ')} run at a set rate (${PACED_RATE} req/s), so their "vs hello" is that ` +
+        "rate, not capacity; their latencies are a request's own time, not queueing.",
+    );
+  }
+  const twin = rows.find((r) => r.scenario === 'score-miss-paced');
   const blackholed = rows.find((r) => r.scenario === 'score-blackholed');
-  if (!hello || !miss || !blackholed || hello.p99 <= BLACKHOLED_P99_MAX_MS) return [];
-  // In a closed loop at saturation, latency is mostly queueing: connections / throughput.
-  return [
-    `hello-world itself has p99 ${formatMs(hello.p99)} ms at ${options.connections} connections, ` +
-      `so a ${BLACKHOLED_P99_MAX_MS} ms p99 measures the load's queueing, not the dead cache; ` +
-      `the same work with a healthy cache (score-miss) has p99 ${formatMs(miss.p99)} ms against ` +
-      `${formatMs(blackholed.p99)} ms blackholed. A lower --connections shows the service's own latency.`,
-  ];
+  if (twin && blackholed && blackholed.p99 > BLACKHOLED_P99_MAX_MS) {
+    found.push(
+      `score-blackholed p99 ${formatMs(blackholed.p99)} ms against ${formatMs(twin.p99)} ms for ` +
+        'the same load with a healthy cache (score-miss-paced): the machine was busy if both are high.',
+    );
+  }
+  // The service's own counters say whether a scenario measured the path it is named after.
+  for (const scenario of SCENARIOS) {
+    const ofScenario = measurements.filter((m) => m.scenario === scenario.name);
+    const total = (outcome: string) =>
+      sum(ofScenario.map((m) => m.storeOperations[`cache get ${outcome}`] ?? 0));
+    const reads = ['hit', 'miss', 'skipped', 'error'].map((o) => `${o} ${total(o)}`).join(', ');
+    const expected = scenario.cacheReads;
+    if (expected && ofScenario.length > 0 && !reads.match(/[1-9]/)) {
+      found.push(`${scenario.name}: no cache reads in the service's /metrics; cannot verify`);
+    }
+    if (
+      expected &&
+      ['hit', 'miss', 'skipped', 'error'].some((o) => o !== expected && total(o) > 0)
+    ) {
+      found.push(`${scenario.name}: not every cache read was a ${expected} (${reads}; all runs)`);
+    }
+    const failed = sum(ofScenario.map((m) => m.storeOperations['cache set error'] ?? 0));
+    if (scenario.server === 'service' && (total('error') > 0 || failed > 0)) {
+      found.push(
+        `${scenario.name}: ${total('error')} cache reads and ${failed} writes failed against the ` +
+          'healthy Redis (a command over SCORING_CACHE_TIMEOUT_MS opens the breaker)',
+      );
+    }
+  }
+  return found;
 }
 
 function gitDescription(): { commit: string; dirty: boolean } | null {
@@ -455,7 +500,12 @@ async function startServers(proxy: FaultProxy): Promise<Record<ServerName, Serve
   return servers as Record<ServerName, ServerProcess>;
 }
 
-function printReport(rows: readonly Row[], verdicts: readonly Verdict[], options: Options): void {
+function printReport(
+  rows: readonly Row[],
+  verdicts: readonly Verdict[],
+  measurements: readonly Measurement[],
+  options: Options,
+): void {
   const out = (text: string) => process.stdout.write(`${text}\n`);
   out(
     `\nMedians of ${options.runs} run(s), ${options.duration} s each after a ${options.warmup} s ` +
@@ -469,7 +519,7 @@ function printReport(rows: readonly Row[], verdicts: readonly Verdict[], options
   out(renderTable(rows));
   out('\nTargets:');
   for (const v of verdicts) out(`  ${v.pass ? 'PASS' : 'FAIL'}  ${v.target}: ${v.detail}`);
-  for (const note of notes(rows, options)) out(`  note  ${note}`);
+  for (const note of notes(rows, measurements)) out(`  note  ${note}`);
 }
 
 async function main(): Promise<number> {
@@ -548,7 +598,7 @@ async function main(): Promise<number> {
 
     const rows = summarise(measurements);
     const verdicts = judge(rows, measurements);
-    printReport(rows, verdicts, options);
+    printReport(rows, verdicts, measurements, options);
     await cleanup();
     const bodies = distinctBodiesBuilt();
     const cleaned = state.cleaned;

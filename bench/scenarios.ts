@@ -78,7 +78,20 @@ export interface Scenario {
   readonly plan: () => RequestPlan;
   /** What is wrong with one answer, or null when it is the answer this scenario expects. */
   readonly check: (answer: Answer) => string | null;
+  /** What every cache read during the load should be, per the service's own counters. */
+  readonly cacheReads?: 'hit' | 'miss';
+  /**
+   * Requests per second for the whole load, instead of as many as the connections can push.
+   * Latency targets are measured at a set rate: at saturation, latency is queueing.
+   */
+  readonly rate?: number;
 }
+
+/**
+ * The rate of the latency scenarios: about half of what online_score serves at saturation on a
+ * 2-core machine, so that the figures show the request's own time, not a queue.
+ */
+export const PACED_RATE = 1_000;
 
 function sha512Hex(text: string): string {
   return createHash('sha512').update(text, 'utf8').digest('hex');
@@ -150,6 +163,25 @@ export async function send(
     body: parsed,
     ms: performance.now() - startedAt,
   };
+}
+
+/**
+ * The service's scoring_store_operations_total counters from /metrics, keyed "role op outcome"
+ * (e.g. "cache get hit"), so that a scenario can be checked to have measured what it claims.
+ */
+export async function storeOperations(baseUrl: string): Promise<Record<string, number>> {
+  const answer = await send(baseUrl, { method: 'GET', path: '/metrics' }, 5_000);
+  if (answer.status !== 200 || typeof answer.body !== 'string') {
+    throw new HarnessError(`GET ${baseUrl}/metrics: ${describe(answer)}`);
+  }
+  const counters: Record<string, number> = {};
+  for (const [, labels = '', value] of answer.body.matchAll(
+    /^scoring_store_operations_total\{([^}]*)\} (\S+)$/gm,
+  )) {
+    const label = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(labels)?.[1] ?? '?';
+    counters[`${label('role')} ${label('op')} ${label('outcome')}`] = Number(value);
+  }
+  return counters;
 }
 
 function describe(answer: Answer): string {
@@ -254,6 +286,7 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'online_score, one body: every request after the first is a cache hit',
     plan: () => post(envelope('online_score', FULL_ARGUMENTS)),
     check: expectScore(FULL_SCORE),
+    cacheReads: 'hit',
   },
   {
     name: 'score-miss',
@@ -261,6 +294,7 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'online_score, a new first_name each time: every request misses and writes',
     plan: () => ({ method: 'POST', path: '/method', nextBody: distinctScoreBodies('miss') }),
     check: expectScore(FULL_SCORE),
+    cacheReads: 'miss',
   },
   {
     name: 'score-admin',
@@ -278,9 +312,19 @@ export const SCENARIOS: readonly Scenario[] = [
     check: expectInterests,
   },
   {
+    name: 'score-miss-paced',
+    server: 'service',
+    description: `online_score, distinct bodies, at ${PACED_RATE} req/s: the healthy twin of score-blackholed`,
+    plan: () => ({ method: 'POST', path: '/method', nextBody: distinctScoreBodies('paced') }),
+    check: expectScore(FULL_SCORE),
+    cacheReads: 'miss',
+    rate: PACED_RATE,
+  },
+  {
     name: 'score-blackholed',
     server: 'proxied',
-    description: 'online_score, distinct bodies, live Redis connections that stop answering',
+    rate: PACED_RATE,
+    description: `online_score, distinct bodies, at ${PACED_RATE} req/s, with live Redis connections that stop answering`,
     // The sanity request is the first to wait for the cache (its timeout opens the breaker); its
     // time is reported as the first answer, the load measures what follows.
     prepare: async (ctx) => {

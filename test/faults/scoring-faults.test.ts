@@ -135,6 +135,16 @@ describeWithRedis('scoring with Redis failing', () => {
     expect(metrics).toMatch('scoring_store_failures_total{role="store",op="mget"} 1');
   });
 
+  test('an outage is logged once when it starts and once when it ends, not per request', async () => {
+    outage('refuse');
+    for (let i = 0; i < 3; i++) expect((await interests()).status).toBe(503);
+    storeProxy.set('pass');
+    expect((await interests()).status).toBe(200);
+    const messages = t.logs.map((line) => line.msg);
+    expect(messages.filter((m) => m === 'scoring store unavailable')).toHaveLength(1);
+    expect(messages.filter((m) => m === 'scoring store reachable again')).toHaveLength(1);
+  });
+
   test('a cut connection is replaced within the same request: the store retries and answers 200', async () => {
     expect((await interests()).status).toBe(200);
     storeProxy.cutAll();

@@ -219,6 +219,8 @@ class Store {
   readonly #link: RedisLink;
   readonly #options: RedisStoreOptions;
   readonly #metrics: Metrics;
+  /** Whether the last operation failed, so that an outage is logged once, not per request. */
+  #down = false;
 
   constructor(link: RedisLink, options: RedisStoreOptions, metrics: Metrics) {
     this.#link = link;
@@ -254,6 +256,10 @@ class Store {
         try {
           const result = await Promise.race([this.#attempt(live, command), budget]);
           this.#metrics.operations.inc({ role: 'store', op, outcome: 'ok' });
+          if (this.#down) {
+            this.#down = false;
+            this.#options.log.info({ op }, 'scoring store reachable again');
+          }
           return result;
         } catch (err) {
           lastError = err;
@@ -269,7 +275,10 @@ class Store {
     }
     this.#metrics.operations.inc({ role: 'store', op, outcome: 'unavailable' });
     this.#metrics.failures.inc({ role: 'store', op });
-    this.#options.log.warn({ err: String(lastError), op }, 'scoring store unavailable');
+    const line = { err: String(lastError), op, reconnects };
+    if (this.#down) this.#options.log.debug(line, 'scoring store still unavailable');
+    else this.#options.log.warn(line, 'scoring store unavailable');
+    this.#down = true;
     throw new StoreUnavailableError(`interests store unavailable: ${String(lastError)}`);
   }
 

@@ -34,10 +34,10 @@ export function classifyError(error: unknown): HttpFailure {
 export function errorHandler(render: RenderError) {
   return (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const failure = classifyError(error);
+    // Expected failures (the catalogue's, a dependency down) are logged where they are detected,
+    // once per change of state; per request they are information, or an outage floods the log.
     if (failure.status >= 500 && !(error instanceof AppError)) {
       request.log.error({ err: error }, 'request failed');
-    } else if (failure.status >= 500) {
-      request.log.warn({ status: failure.status, reason: failure.message }, 'request failed');
     } else {
       request.log.info({ status: failure.status, reason: failure.message }, 'request rejected');
     }
