@@ -14,7 +14,7 @@ import { HarnessError, REPO_ROOT, type ServerProcess, startServer } from './proc
 import {
   type BenchContext,
   distinctBodiesBuilt,
-  PACED_RATE,
+  LATENCY_CONNECTIONS,
   type RequestPlan,
   SCENARIOS,
   type Scenario,
@@ -216,17 +216,16 @@ function loadOnce(
   plan: RequestPlan,
   seconds: number,
   options: Options,
-  rate?: number,
+  connections = options.connections,
 ): Promise<autocannon.Result> {
   const timeoutS = Math.max(10, Math.ceil(STORE_BUDGET_MS / 1_000) + 5);
   const base: autocannon.Options = {
     url: baseUrl + plan.path,
     method: plan.method,
-    connections: options.connections,
+    connections,
     duration: seconds,
     timeout: timeoutS,
     headers: plan.method === 'POST' ? { 'content-type': 'application/json' } : {},
-    ...(rate === undefined ? {} : { overallRate: rate }),
   };
   const next = plan.nextBody;
   const opts: autocannon.Options = next
@@ -264,10 +263,11 @@ async function measure(
   const first = await send(baseUrl, plan);
   const problem = scenario.check(first);
   if (problem) throw new HarnessError(`${scenario.name}: sanity check failed: ${problem}`);
-  if (options.warmup > 0) await loadOnce(baseUrl, plan, options.warmup, options, scenario.rate);
+  if (options.warmup > 0)
+    await loadOnce(baseUrl, plan, options.warmup, options, scenario.connections);
   const counted = scenario.server !== 'hello';
   const before = counted ? await storeOperations(baseUrl) : {};
-  const result = await loadOnce(baseUrl, plan, options.duration, options, scenario.rate);
+  const result = await loadOnce(baseUrl, plan, options.duration, options, scenario.connections);
   const after = counted ? await storeOperations(baseUrl) : {};
   const operations: Record<string, number> = {};
   for (const [key, value] of Object.entries(after)) {
@@ -410,19 +410,19 @@ function judge(rows: readonly Row[], measurements: readonly Measurement[]): Verd
 /** Context a reader needs to interpret the numbers, printed under the verdicts. */
 function notes(rows: readonly Row[], measurements: readonly Measurement[]): string[] {
   const found: string[] = [];
-  const paced = SCENARIOS.filter((s) => s.rate !== undefined).map((s) => s.name);
-  if (paced.length > 0) {
+  const few = SCENARIOS.filter((s) => s.connections !== undefined).map((s) => s.name);
+  if (few.length > 0) {
     found.push(
-      `${paced.join(', ')} run at a set rate (${PACED_RATE} req/s), so their "vs hello" is that ` +
-        "rate, not capacity; their latencies are a request's own time, not queueing.",
+      `${few.join(', ')} use ${LATENCY_CONNECTIONS} connections: their latencies are a request's ` +
+        'own time rather than a queue, and their "vs hello" is not a capacity ratio.',
     );
   }
-  const twin = rows.find((r) => r.scenario === 'score-miss-paced');
+  const twin = rows.find((r) => r.scenario === 'score-miss-latency');
   const blackholed = rows.find((r) => r.scenario === 'score-blackholed');
   if (twin && blackholed && blackholed.p99 > BLACKHOLED_P99_MAX_MS) {
     found.push(
       `score-blackholed p99 ${formatMs(blackholed.p99)} ms against ${formatMs(twin.p99)} ms for ` +
-        'the same load with a healthy cache (score-miss-paced): the machine was busy if both are high.',
+        'the same load with a healthy cache (score-miss-latency): the machine was busy if both are high.',
     );
   }
   // The service's own counters say whether a scenario measured the path it is named after.

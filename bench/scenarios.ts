@@ -81,17 +81,15 @@ export interface Scenario {
   /** What every cache read during the load should be, per the service's own counters. */
   readonly cacheReads?: 'hit' | 'miss';
   /**
-   * Requests per second for the whole load, instead of as many as the connections can push.
-   * Latency targets are measured at a set rate: at saturation, latency is queueing.
+   * Connections for this scenario instead of --connections. Latency targets use a few: at
+   * saturation a request's latency is mostly its wait in the queue (connections / throughput).
+   * (autocannon's --rate is no substitute: it sends each second's quota in a burst.)
    */
-  readonly rate?: number;
+  readonly connections?: number;
 }
 
-/**
- * The rate of the latency scenarios: about half of what online_score serves at saturation on a
- * 2-core machine, so that the figures show the request's own time, not a queue.
- */
-export const PACED_RATE = 1_000;
+/** Connections of the latency scenarios: enough to keep both cores busy, too few to queue. */
+export const LATENCY_CONNECTIONS = 4;
 
 function sha512Hex(text: string): string {
   return createHash('sha512').update(text, 'utf8').digest('hex');
@@ -312,19 +310,19 @@ export const SCENARIOS: readonly Scenario[] = [
     check: expectInterests,
   },
   {
-    name: 'score-miss-paced',
+    name: 'score-miss-latency',
     server: 'service',
-    description: `online_score, distinct bodies, at ${PACED_RATE} req/s: the healthy twin of score-blackholed`,
-    plan: () => ({ method: 'POST', path: '/method', nextBody: distinctScoreBodies('paced') }),
+    description: `online_score, distinct bodies, ${LATENCY_CONNECTIONS} connections: the healthy twin of score-blackholed`,
+    plan: () => ({ method: 'POST', path: '/method', nextBody: distinctScoreBodies('latency') }),
     check: expectScore(FULL_SCORE),
     cacheReads: 'miss',
-    rate: PACED_RATE,
+    connections: LATENCY_CONNECTIONS,
   },
   {
     name: 'score-blackholed',
     server: 'proxied',
-    rate: PACED_RATE,
-    description: `online_score, distinct bodies, at ${PACED_RATE} req/s, with live Redis connections that stop answering`,
+    connections: LATENCY_CONNECTIONS,
+    description: `online_score, distinct bodies, ${LATENCY_CONNECTIONS} connections, with live Redis connections that stop answering`,
     // The sanity request is the first to wait for the cache (its timeout opens the breaker); its
     // time is reported as the first answer, the load measures what follows.
     prepare: async (ctx) => {

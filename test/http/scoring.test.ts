@@ -284,15 +284,17 @@ describe('the order of checks', () => {
     expect(status).toBe(422);
   });
 
-  test('an unknown method is 422 and lists the supported ones', async () => {
-    const { status, json } = await post(
-      withValidToken({ login: 'h&f', method: 'score_all', arguments: {} }),
-    );
-    expect(status).toBe(422);
-    expect(json.error).toBe(
-      'method: unknown method "score_all"; supported: online_score, clients_interests',
-    );
-  });
+  cases(
+    'an unknown method is 422 and lists the supported ones',
+    ['score_all', 'constructor', '__proto__', 'toString', 'ONLINE_SCORE'],
+    async (method) => {
+      const { status, json } = await post(withValidToken({ login: 'h&f', method, arguments: {} }));
+      expect(status).toBe(422);
+      expect(json.error).toBe(
+        `method: unknown method "${method}"; supported: online_score, clients_interests`,
+      );
+    },
+  );
 
   cases(
     'envelope types are strict',
