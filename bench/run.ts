@@ -600,16 +600,14 @@ async function main(): Promise<number> {
     const verdicts = judge(rows, measurements);
     printReport(rows, verdicts, measurements, options);
     await cleanup();
-    const bodies = distinctBodiesBuilt();
     const cleaned = state.cleaned;
     if (cleaned) {
       process.stdout.write(
-        `\nCache keys written under the bench prefix: ${cleaned.scoreKeys.toLocaleString('en-US')} ` +
-          `(distinct score-miss bodies sent: ${(bodies.miss ?? 0).toLocaleString('en-US')}); ` +
+        `\nCache keys written under the bench prefix: ${cleaned.scoreKeys.toLocaleString('en-US')}; ` +
           `${cleaned.deleted.toLocaleString('en-US')} keys deleted.\n`,
       );
     }
-    const file = writeResults(report({ rows, verdicts, distinctBodies: bodies, cleaned }));
+    const file = writeResults(report({ rows, verdicts, distinctBodies: distinctBodiesBuilt(), cleaned }));
     process.stdout.write(`Raw results: ${file}\n`);
     return 0;
   } catch (err) {
