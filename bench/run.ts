@@ -607,7 +607,9 @@ async function main(): Promise<number> {
           `${cleaned.deleted.toLocaleString('en-US')} keys deleted.\n`,
       );
     }
-    const file = writeResults(report({ rows, verdicts, distinctBodies: distinctBodiesBuilt(), cleaned }));
+    const file = writeResults(
+      report({ rows, verdicts, distinctBodies: distinctBodiesBuilt(), cleaned }),
+    );
     process.stdout.write(`Raw results: ${file}\n`);
     return 0;
   } catch (err) {
