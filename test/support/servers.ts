@@ -16,7 +16,9 @@ export function uniquePrefix(): string {
 
 /** A plain client for arranging and inspecting data; closed and cleaned after the file. */
 export function adminRedis(prefix: string): Redis {
-  if (!redisUrl) throw new Error('no Redis for this test');
+  // A skipped suite's body still runs to collect its tests; without Redis it gets a client that
+  // never connects, as none of its tests will run.
+  if (!redisUrl) return new Redis({ lazyConnect: true });
   const client = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 1_000 });
   afterAll(async () => {
     const keys = await client.keys(`${prefix}*`);
