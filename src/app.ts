@@ -44,6 +44,8 @@ export async function buildApp(
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: HTTP_BODY_LIMIT_BYTES,
     requestTimeout: config.http.requestTimeoutMs,
+    // health.ts refuses requests during close in each API's own envelope.
+    return503OnClosing: false,
   });
   const registry = createMetricsRegistry();
   installObservability(app, registry);

@@ -1,5 +1,7 @@
 // Owns `npm run interests:import -- FILE`: loads {"<client_id>": ["interest", ...]} into the
-// configured store (Redis in service mode; the embedded data file otherwise), all or nothing.
+// configured store (Redis in service mode; the embedded data file otherwise). The whole file is
+// checked before anything is written; Redis is then written in batches, so a failure midway
+// leaves the earlier batches written, and running the same import again completes it.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Registry } from 'prom-client';
@@ -13,6 +15,11 @@ import { createRedisStore } from '../features/scoring/scoring.store.redis.ts';
 import { ConfigError, loadConfig } from '../platform/config.ts';
 
 const usage = 'usage: npm run interests:import -- FILE.json';
+
+// A batch of up to 1 MiB is no request's quick read: the service's per-request limits would fail
+// it on a loaded server, so the command waits longer for each write.
+const IMPORT_COMMAND_TIMEOUT_MS = 10_000;
+const IMPORT_BATCH_BUDGET_MS = 60_000;
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`interests:import: ${message}\n`);
@@ -39,6 +46,8 @@ if (scoring.storeUrl !== null) {
     ...scoring,
     cacheUrl: scoring.cacheUrl ?? scoring.storeUrl,
     storeUrl: scoring.storeUrl,
+    storeTimeoutMs: Math.max(scoring.storeTimeoutMs, IMPORT_COMMAND_TIMEOUT_MS),
+    storeBudgetMs: Math.max(scoring.storeBudgetMs, IMPORT_BATCH_BUDGET_MS),
     connectTimeoutMs: scoring.redisConnectTimeoutMs,
     registry: new Registry(),
     log: quiet,

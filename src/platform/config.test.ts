@@ -275,3 +275,17 @@ describe('.env.example', () => {
     expect(loadConfig(Object.fromEntries(entries))).toEqual(loadConfig({}));
   });
 });
+
+describe('loadConfig error messages keep secrets out', () => {
+  test('a bad Redis URL is shown without its password', () => {
+    const { message } = configError({ REDIS_URL: 'http://user:s3cret@example.test:6379' });
+    expect(message).toContain('REDIS_URL');
+    expect(message).not.toContain('s3cret');
+    expect(message).toContain('http://user:***@example.test:6379');
+  });
+
+  test('a value that is not a URL is not shown at all', () => {
+    const { message } = configError({ REDIS_URL: 'pa$$word-only' });
+    expect(message).not.toContain('pa$$word-only');
+  });
+});

@@ -93,7 +93,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
   if (notIntegers.length === 0 && Value.Check(EnvSchema, env)) return deepFreeze(toConfig(env));
   // TypeBox's conversion is lenient ("1.5" → 1, "true" → 1, "0x10" → 16); settings are not.
   const problems = notIntegers.map(
-    (key) => `${key} must be an integer (got ${JSON.stringify(written[key])})`,
+    (key) => `${key} must be an integer (got ${shown(key, written[key])})`,
   );
   problems.push(...schemaProblems(env, written));
   throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
@@ -114,9 +114,25 @@ function schemaProblems(env: unknown, written: Record<string, string>): string[]
     seen.add(key);
     const choices = properties[key]?.anyOf?.map((member) => member.const);
     const message = choices ? `must be one of ${choices.join(', ')}` : error.message;
-    problems.push(`${key || '(root)'} ${message} (got ${JSON.stringify(written[key])})`);
+    problems.push(`${key || '(root)'} ${message} (got ${shown(key, written[key])})`);
   }
   return problems;
+}
+
+/** A value as an error message may show it: URLs without their password, salts not at all. */
+function shown(key: string, value: string | undefined): string {
+  if (value === undefined) return 'nothing';
+  if (/SALT|SECRET|PASSWORD/.test(key)) return '(hidden)';
+  if (key.endsWith('_URL')) {
+    try {
+      const url = new URL(value);
+      if (url.password) url.password = '***';
+      return JSON.stringify(url.href);
+    } catch {
+      return '(not a URL; hidden, as it may hold a password)';
+    }
+  }
+  return JSON.stringify(value);
 }
 
 function toConfig(env: Env): Config {

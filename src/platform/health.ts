@@ -1,7 +1,13 @@
 // Owns liveness, readiness and draining: /healthz says the process serves HTTP; /readyz asks every
 // store the service depends on, so a load balancer sends traffic only where it can be served; and
-// while the app closes, answers close their connections so that shutdown does not wait for them.
+// while the app closes, answers close their connections so that shutdown does not wait for them,
+// and requests that still arrive are refused in the body style of the route they asked for.
 import type { FastifyInstance } from 'fastify';
+import { AppError, defineErrors } from './errors.ts';
+
+export const healthErrors = defineErrors({
+  SHUTTING_DOWN: { status: 503, message: 'Service Unavailable: shutting down' },
+});
 
 export interface ReadinessCheck {
   readonly name: string;
@@ -19,6 +25,15 @@ export function installHealth(app: FastifyInstance, checks: readonly ReadinessCh
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
     done(null, payload);
+  });
+  // A new request on a kept-alive connection during close goes through the route's own error
+  // handler, so each API answers in its own envelope (Fastify's built-in 503 has none of them).
+  app.addHook('onRequest', (_request, _reply, done) => {
+    done(
+      closing
+        ? new AppError(healthErrors.SHUTTING_DOWN, undefined, { 'retry-after': '1' })
+        : undefined,
+    );
   });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

@@ -1,6 +1,6 @@
 // Owns connections to Redis: at most one live connection per link, opened on demand by a single
-// shared attempt bounded in time, and dropped on any timeout so that a late reply can never be
-// matched to the wrong command. Retry policy belongs to the callers, who know their contract.
+// shared attempt bounded in time, and dropped by its users when it stops answering. Retry policy
+// belongs to the callers, who know their contract.
 import { Redis, ReplyError } from 'ioredis';
 
 export interface RedisLinkOptions {
@@ -12,6 +12,8 @@ export interface RedisLinkOptions {
   readonly keyPrefix?: string;
   /** Told of every connection attempt, for metrics. */
   readonly onConnectAttempt?: (ok: boolean) => void;
+  /** Prepares each new client before it connects (e.g. defines its scripts). */
+  readonly prepare?: (client: Redis) => void;
   readonly log?: { debug(obj: object, msg: string): void };
 }
 
@@ -95,6 +97,7 @@ export class RedisLink {
       enableReadyCheck: false,
       disableClientInfo: true,
     });
+    options.prepare?.(client);
     client.on('error', (err: Error) => {
       options.log?.debug({ err, redis: options.name }, 'redis connection error');
     });

@@ -284,6 +284,11 @@ describe('the order of checks', () => {
     expect(status).toBe(422);
   });
 
+  test('a token longer than any text field is 403, as any other wrong token', async () => {
+    const long = { ...scoreRequest({ first_name: 'a', last_name: 'b' }), token: 'f'.repeat(1000) };
+    expect((await post(long)).status).toBe(403);
+  });
+
   cases(
     'an unknown method is 422 and lists the supported ones',
     ['score_all', 'constructor', '__proto__', 'toString', 'ONLINE_SCORE'],

@@ -36,3 +36,25 @@ test('closing the app finishes the request in flight, then refuses new connectio
   await closed;
   await expect(fetch(`${address}/healthz`)).rejects.toThrow();
 });
+
+test('a request that arrives while the app is closing is refused in its API envelope', async () => {
+  const { app } = await buildTestApp({}, { scoringStore: createMemoryStore() });
+  // Holds the close open after the app has marked itself closing, while it still listens.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  app.addHook('preClose', () => held);
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const closed = app.close();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+
+  const response = await fetch(`${address}/method`, { method: 'POST', body: '{}' });
+  expect(response.status).toBe(503);
+  expect(response.headers.get('connection')).toBe('close');
+  expect(response.headers.get('retry-after')).toBe('1');
+  expect(response.headers.get('x-request-id')).toBeTruthy();
+  expect(await response.json()).toEqual({ code: 503, error: 'Service Unavailable: shutting down' });
+  release();
+  await closed;
+});

@@ -19,6 +19,8 @@ export class FaultProxy {
   readonly #targetHost: string;
   readonly #targetPort: number;
   readonly #pairs = new Set<Pair>();
+  /** When the last delayed chunk to each socket goes out, so that later chunks never pass it. */
+  readonly #releaseAt = new WeakMap<Socket, number>();
   #mode: ProxyMode = 'pass';
   #delayMs = 0;
   #port = 0;
@@ -54,7 +56,10 @@ export class FaultProxy {
     return this.#pairs.size;
   }
 
-  /** Sets the mode for new connections and for traffic on live ones. */
+  /**
+   * Sets the mode for new connections. 'blackhole' also silences live ones; 'refuse' leaves them
+   * be (cutAll() ends them), as a server that stops accepting keeps its open connections.
+   */
   set(mode: ProxyMode): this {
     this.#mode = mode;
     return this;
@@ -103,13 +108,16 @@ export class FaultProxy {
 
   #forward(to: Socket, chunk: Buffer): void {
     if (this.#mode === 'blackhole') return;
-    if (this.#delayMs === 0) {
+    const now = performance.now();
+    const at = Math.max(now + this.#delayMs, this.#releaseAt.get(to) ?? 0);
+    if (at <= now) {
       to.write(chunk);
       return;
     }
-    // Timers with equal delays fire in the order they were set, so chunks stay in order.
+    // Like TCP, a chunk never overtakes an earlier one, even when the delay is lowered meanwhile.
+    this.#releaseAt.set(to, at);
     setTimeout(() => {
       if (!to.destroyed) to.write(chunk);
-    }, this.#delayMs);
+    }, at - now);
   }
 }

@@ -8,6 +8,7 @@ import {
   emailField,
   genderField,
   phoneField,
+  tokenField,
 } from './fields/fields.ts';
 import { declareRequest, type Values } from './fields/request.ts';
 
@@ -16,7 +17,7 @@ const optional = { required: false, nullable: true } as const;
 export const methodRequest = declareRequest({
   account: charField(optional),
   login: charField({ required: true, nullable: true }),
-  token: charField({ required: true, nullable: true }),
+  token: tokenField({ required: true, nullable: true }),
   arguments: argumentsField({ required: true, nullable: true }),
   method: charField({ required: true, nullable: false }),
 });

@@ -9,7 +9,7 @@ import { isAdmin, isAuthenticated, type Salts } from './scoring.auth.ts';
 import { STORE_RETRY_AFTER_SECONDS, scoringErrors } from './scoring.errors.ts';
 import { clientsInterestsRequest, methodRequest, onlineScoreRequest } from './scoring.requests.ts';
 import { computeScore, parseCachedScore, scoreCacheKey } from './scoring.score.ts';
-import { type ScoringStore, StoreUnavailableError } from './scoring.store.ts';
+import { type ScoringStore, StoreUnavailableError, StoreValueError } from './scoring.store.ts';
 
 export const INTERESTS_KEY_PREFIX = 'i:';
 export const ADMIN_SCORE = 42;
@@ -76,6 +76,7 @@ export function createScoringService(deps: ScoringServiceDeps) {
     try {
       stored = await deps.store.getMany(unique.map((id) => INTERESTS_KEY_PREFIX + id));
     } catch (err) {
+      if (err instanceof StoreValueError) throw corrupt(err.key);
       if (!(err instanceof StoreUnavailableError)) throw err;
       throw new AppError(scoringErrors.STORE_UNAVAILABLE, undefined, {
         'retry-after': String(STORE_RETRY_AFTER_SECONDS),
@@ -96,12 +97,13 @@ export function createScoringService(deps: ScoringServiceDeps) {
     } catch {
       // fall through: the stored value is not what the import command writes
     }
+    throw corrupt(INTERESTS_KEY_PREFIX + id);
+  }
+
+  function corrupt(key: string): AppError {
     // The store is the source of truth; a made-up or partial answer would hide the damage.
-    deps.log.error(
-      { key: INTERESTS_KEY_PREFIX + id },
-      'stored interests are not a JSON array of strings',
-    );
-    throw new AppError(scoringErrors.INTERNAL);
+    deps.log.error({ key }, 'stored interests are not a JSON array of strings');
+    return new AppError(scoringErrors.INTERNAL);
   }
 
   const methods: Readonly<Record<string, Handler>> = {

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { type BreakerState, CircuitBreaker } from '../../platform/breaker.ts';
 import { isTransientRedisError, RedisLink, sleep } from '../../platform/redis.ts';
-import { type ScoringStore, StoreUnavailableError } from './scoring.store.ts';
+import { type ScoringStore, StoreUnavailableError, StoreValueError } from './scoring.store.ts';
 
 export interface RedisStoreOptions {
   readonly cacheUrl: string;
@@ -28,8 +28,38 @@ interface Logger {
   warn(obj: object, msg: string): void;
 }
 
-/** Entries per MSET when importing, so one command never carries an unbounded payload. */
-export const PUT_BATCH_ENTRIES_MAX = 1_000;
+/** Bytes of keys and values per MSET when importing, so no one command carries too much. */
+export const PUT_BATCH_BYTES_MAX = 1024 * 1024;
+
+// GET of every key in one round trip, like MGET, except that a key holding another type (a list,
+// a hash) comes back as {type} instead of the nil MGET gives it, which would pass for "missing".
+const READ_STRINGS_SCRIPT = `
+local values = {}
+for i, key in ipairs(KEYS) do
+  local kind = redis.call('TYPE', key).ok
+  if kind == 'string' then values[i] = redis.call('GET', key)
+  elseif kind == 'none' then values[i] = false
+  else values[i] = { kind } end
+end
+return values`;
+
+type ReadStrings = (count: number, ...keys: string[]) => Promise<(string | null | [string])[]>;
+
+function defineScripts(client: Redis): void {
+  client.defineCommand('readStrings', { lua: READ_STRINGS_SCRIPT });
+}
+
+function readStrings(client: Redis, keys: readonly string[]) {
+  return (client as unknown as { readStrings: ReadStrings }).readStrings(keys.length, ...keys);
+}
+
+/** The values as strings or null; throws StoreValueError for a key that holds another type. */
+function onlyStrings(values: readonly (string | null | [string])[], keys: readonly string[]) {
+  return values.map((value, i) => {
+    if (!Array.isArray(value)) return value;
+    throw new StoreValueError(keys[i] as string, `holds a ${value[0]}, not a string`);
+  });
+}
 
 const BREAKER_GAUGE: Record<BreakerState, number> = { closed: 0, open: 1, 'half-open': 2 };
 
@@ -83,6 +113,7 @@ export function createRedisStore(options: RedisStoreOptions): ScoringStore {
       keyPrefix: options.keyPrefix,
       log: options.log,
       onConnectAttempt: (ok) => metrics.connects.inc({ role: name, outcome: ok ? 'ok' : 'error' }),
+      prepare: defineScripts,
     });
   const cacheLink = link('cache', options.cacheTimeoutMs, options.cacheUrl);
   const storeLink = link('store', options.storeTimeoutMs, options.storeUrl);
@@ -94,21 +125,17 @@ export function createRedisStore(options: RedisStoreOptions): ScoringStore {
     cacheGet: (key) => cache.get(key),
     cacheSet: (key, value, ttl) => cache.set(key, value, ttl),
     get: async (key) => (await store.run('get', (c) => c.get(key))) as string | null,
-    getMany: async (keys) => (keys.length === 0 ? [] : store.run('mget', (c) => c.mget(...keys))),
+    getMany: async (keys) =>
+      keys.length === 0
+        ? []
+        : onlyStrings(await store.run('getMany', (c) => readStrings(c, keys)), keys),
     putMany: async (entries) => {
-      for (let i = 0; i < entries.length; i += PUT_BATCH_ENTRIES_MAX) {
-        const batch = entries.slice(i, i + PUT_BATCH_ENTRIES_MAX).flat();
-        await store.run('mset', (c) => c.mset(...batch));
+      for (const batch of batches(entries, PUT_BATCH_BYTES_MAX)) {
+        await store.run('mset', (c) => c.mset(...batch.flat()));
       }
     },
     async health() {
-      const storeUp = await store
-        .run('ping', (c) => c.ping())
-        .then(
-          () => true,
-          () => false,
-        );
-      return { store: storeUp ? 'up' : 'down', cache: cache.up ? 'up' : 'down' };
+      return { store: (await store.reachable()) ? 'up' : 'down', cache: cache.up ? 'up' : 'down' };
     },
     async start() {
       await Promise.allSettled([cache.connect(), storeLink.connect()]);
@@ -117,6 +144,26 @@ export function createRedisStore(options: RedisStoreOptions): ScoringStore {
       await Promise.all([cacheLink.close(), storeLink.close()]);
     },
   };
+}
+
+/** Splits entries into runs of at most `bytesMax` bytes of keys and values (at least one each). */
+function* batches(
+  entries: readonly (readonly [string, string])[],
+  bytesMax: number,
+): Generator<(readonly [string, string])[]> {
+  let batch: (readonly [string, string])[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = Buffer.byteLength(entry[0]) + Buffer.byteLength(entry[1]);
+    if (batch.length > 0 && bytes + size > bytesMax) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(entry);
+    bytes += size;
+  }
+  if (batch.length > 0) yield batch;
 }
 
 /** The cache role: never waits for a connection, and stops trying while its breaker is open. */
@@ -193,8 +240,9 @@ class Cache {
 
   #guard<T>(client: Redis, pending: Promise<T>): Promise<T> {
     return pending.catch((err: unknown) => {
-      // A timed-out command stays queued in the client; dropping the connection makes sure its
-      // late reply is never read as the answer to a later command.
+      // A server that does not answer in time is usually gone or stuck, and TCP can take minutes
+      // to say so; dropping the connection fails what is queued behind at once and lets the
+      // breaker's probe find out whether Redis is there.
       if (isTransientRedisError(err)) this.#link.drop(client);
       throw err;
     });
@@ -280,6 +328,16 @@ class Store {
     else this.#options.log.warn(line, 'scoring store unavailable');
     this.#down = true;
     throw new StoreUnavailableError(`interests store unavailable: ${String(lastError)}`);
+  }
+
+  /** One attempt, for readiness probes: no retries, bounded by one connect and one command. */
+  async reachable(): Promise<boolean> {
+    try {
+      await this.#attempt(this.#link.current(), (c) => c.ping());
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async #pause(ms: number, deadlineAt: number): Promise<void> {

@@ -31,6 +31,16 @@ export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';
 }
 
+/** The store answered, but a key holds something other than a string value. */
+export class StoreValueError extends Error {
+  override name = 'StoreValueError';
+  readonly key: string;
+  constructor(key: string, problem: string) {
+    super(`${key} ${problem}`);
+    this.key = key;
+  }
+}
+
 /** Bound on the in-process cache, so that distinct requests cannot grow memory without limit. */
 export const MEMORY_CACHE_ENTRIES_MAX = 100_000;
 

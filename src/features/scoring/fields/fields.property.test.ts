@@ -76,6 +76,9 @@ type Oracle = (input: unknown, value: unknown, context: FieldContext) => boolean
 const charOracle: Oracle = (input, value) =>
   typeof input === 'string' && Array.from(input).length <= TEXT_LENGTH_MAX && value === input;
 
+/** Tokens have no length limit of their own: a long one is a wrong token, rejected as 403. */
+const tokenOracle: Oracle = (input, value) => typeof input === 'string' && value === input;
+
 const emailOracle: Oracle = (input, value, context) =>
   charOracle(input, value, context) && (input as string).includes('@');
 
@@ -537,7 +540,7 @@ const requestSpecs: readonly RequestSpec[] = [
     arguments: {
       account: { ...optional, oracle: charOracle, valid: plain(validText) },
       login: { required: true, nullable: true, oracle: charOracle, valid: plain(validText) },
-      token: { required: true, nullable: true, oracle: charOracle, valid: plain(validText) },
+      token: { required: true, nullable: true, oracle: tokenOracle, valid: plain(validText) },
       arguments: {
         required: true,
         nullable: true,

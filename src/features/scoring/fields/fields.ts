@@ -67,6 +67,16 @@ export function charField(rules: FieldRules): Field<string> {
   return field(rules, 'a string', checkText);
 }
 
+/**
+ * A string of any length: a token that is too long is a wrong token (403), not a malformed
+ * request; the body limit bounds it.
+ */
+export function tokenField(rules: FieldRules): Field<string> {
+  return field(rules, 'a string', (value) =>
+    typeof value === 'string' ? ok(value) : fail('must be a string'),
+  );
+}
+
 export function argumentsField(rules: FieldRules): Field<Record<string, unknown>> {
   return field(rules, 'a JSON object', (value) =>
     isPlainObject(value) ? ok(value) : fail('must be a JSON object'),
