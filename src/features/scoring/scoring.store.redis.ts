@@ -31,15 +31,15 @@ interface Logger {
 /** Bytes of keys and values per MSET when importing, so no one command carries too much. */
 export const PUT_BATCH_BYTES_MAX = 1024 * 1024;
 
-// GET of every key in one round trip, like MGET, except that a key holding another type (a list,
-// a hash) comes back as {type} instead of the nil MGET gives it, which would pass for "missing".
+// MGET in one round trip, except that a key holding another type (a list, a hash) comes back as
+// {type} instead of the nil MGET gives it, which would pass for "missing". Only nils cost a TYPE.
 const READ_STRINGS_SCRIPT = `
-local values = {}
-for i, key in ipairs(KEYS) do
-  local kind = redis.call('TYPE', key).ok
-  if kind == 'string' then values[i] = redis.call('GET', key)
-  elseif kind == 'none' then values[i] = false
-  else values[i] = { kind } end
+local values = redis.call('MGET', unpack(KEYS))
+for i = 1, #KEYS do
+  if not values[i] then
+    local kind = redis.call('TYPE', KEYS[i]).ok
+    if kind ~= 'none' then values[i] = { kind } end
+  end
 end
 return values`;
 
