@@ -104,7 +104,12 @@ type Metrics = ReturnType<typeof createMetrics>;
 
 export function createRedisStore(options: RedisStoreOptions): ScoringStore {
   const metrics = createMetrics(options.registry);
-  const link = (name: 'cache' | 'store', commandTimeoutMs: number, url: string) =>
+  const link = (
+    name: 'cache' | 'store',
+    commandTimeoutMs: number,
+    url: string,
+    prepare?: (client: Redis) => void,
+  ) =>
     new RedisLink({
       url,
       name,
@@ -113,10 +118,11 @@ export function createRedisStore(options: RedisStoreOptions): ScoringStore {
       keyPrefix: options.keyPrefix,
       log: options.log,
       onConnectAttempt: (ok) => metrics.connects.inc({ role: name, outcome: ok ? 'ok' : 'error' }),
-      prepare: defineScripts,
+      prepare,
     });
   const cacheLink = link('cache', options.cacheTimeoutMs, options.cacheUrl);
-  const storeLink = link('store', options.storeTimeoutMs, options.storeUrl);
+  // Only the store runs the interests script; the cache connection has no use for it.
+  const storeLink = link('store', options.storeTimeoutMs, options.storeUrl, defineScripts);
   const cache = new Cache(cacheLink, options, metrics);
   const store = new Store(storeLink, options, metrics);
 
