@@ -9,12 +9,17 @@ import { renderEnvelope, scoringRoutes } from './features/scoring/scoring.routes
 import { createScoringService } from './features/scoring/scoring.service.ts';
 import { createRedisStore } from './features/scoring/scoring.store.redis.ts';
 import { createMemoryStore, type ScoringStore } from './features/scoring/scoring.store.ts';
+import { createShopAuth, VerifiedPasswords } from './features/shop/shop.auth.ts';
+import { shopRoutes } from './features/shop/shop.routes.ts';
+import { createShopService } from './features/shop/shop.service.ts';
 import type { Config } from './platform/config.ts';
+import { createDatabase, type Database } from './platform/database.ts';
 import { installDocs } from './platform/docs.ts';
 import { installHealth } from './platform/health.ts';
 import { errorHandler, reasonPhrase } from './platform/http/errors.ts';
 import { requestIdFrom } from './platform/http/request-id.ts';
 import { createMetricsRegistry, installObservability } from './platform/observability.ts';
+import { createTokens, developmentSecret } from './platform/tokens.ts';
 
 /** Largest request body any route accepts unless it sets a smaller limit. */
 export const HTTP_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -23,6 +28,8 @@ export interface AppOverrides {
   /** The clock for tokens and birthdays. */
   readonly now?: () => Date;
   readonly scoringStore?: ScoringStore;
+  /** A database owned (migrated and closed) by the caller. */
+  readonly database?: Database;
   /** Where log lines go (tests read them); stdout by default. */
   readonly logStream?: DestinationStream;
 }
@@ -63,7 +70,14 @@ export async function buildApp(
   const store = overrides.scoringStore ?? scoringStoreFor(config, registry, app);
   app.addHook('onReady', () => store.start());
   app.addHook('onClose', () => store.close());
+  const database = overrides.database ?? ownDatabase(config, registry, app);
   installHealth(app, [
+    {
+      name: 'database',
+      async check() {
+        return { [database.kind]: { up: await database.ping(), required: true } };
+      },
+    },
     {
       name: 'scoring',
       async check() {
@@ -85,7 +99,60 @@ export async function buildApp(
     log: app.log,
   });
   await app.register(scoringRoutes, { service: scoring });
+
+  const tokens = createTokens({
+    secret: config.shop.jwtSecret ?? developmentSecret(config.dataDir),
+    ttlSeconds: config.shop.tokenTtlSeconds,
+  });
+  const verified = new VerifiedPasswords(
+    config.shop.authCacheTtlSeconds * 1000,
+    config.shop.authCacheEntriesMax,
+  );
+  const shop = createShopService({
+    database,
+    idempotencyTtlSeconds: config.shop.idempotencyTtlSeconds,
+  });
+  scheduleSweeps(app, shop.sweepIdempotencyKeys);
+  await app.register(shopRoutes, {
+    prefix: '/api',
+    auth: createShopAuth({ database, tokens, verified }),
+    service: shop,
+  });
   return app;
+}
+
+/** How often expired Idempotency-Keys are deleted (and once at start-up). */
+const IDEMPOTENCY_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+
+function scheduleSweeps(app: FastifyInstance, sweep: () => Promise<number>): void {
+  const run = () =>
+    sweep().then(
+      (deleted) => app.log.info({ deleted }, 'expired idempotency keys deleted'),
+      (err) => app.log.warn({ err }, 'deleting expired idempotency keys failed'),
+    );
+  let timer: NodeJS.Timeout | undefined;
+  app.addHook('onReady', () => {
+    void run();
+    timer = setInterval(run, IDEMPOTENCY_SWEEP_INTERVAL_MS).unref();
+  });
+  app.addHook('onClose', () => clearInterval(timer));
+}
+
+function ownDatabase(config: Config, registry: Registry, app: FastifyInstance): Database {
+  const log = app.log.child({ component: 'database' });
+  const database = createDatabase({ ...config.database, dataDir: config.dataDir, registry, log });
+  app.log.info(
+    { kind: database.kind },
+    database.kind === 'postgres'
+      ? 'database: PostgreSQL'
+      : 'database: embedded PGlite (set DATABASE_URL to use PostgreSQL)',
+  );
+  app.addHook('onReady', async () => {
+    await database.migrate();
+    log.info('migrations applied');
+  });
+  app.addHook('onClose', () => database.close());
+  return database;
 }
 
 function scoringStoreFor(config: Config, registry: Registry, app: FastifyInstance): ScoringStore {

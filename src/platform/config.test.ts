@@ -241,6 +241,52 @@ describe('loadConfig breaker cooldowns', () => {
   });
 });
 
+describe('loadConfig database and shop settings', () => {
+  test('embedded by default: no database URL and no JWT secret needed', () => {
+    const { database, shop } = loadConfig({});
+    expect(database.url).toBeNull();
+    expect(shop.jwtSecret).toBeNull();
+    expect(database.poolSize).toBe(10);
+    expect(shop.tokenTtlSeconds).toBe(86_400);
+  });
+
+  test('service mode takes the URL, the secret and the pool limits', () => {
+    const { database, shop } = loadConfig({
+      DATABASE_URL: 'postgres://app@db.internal:5432/shop',
+      JWT_SECRET: 'x'.repeat(32),
+      DATABASE_POOL_SIZE: '25',
+      DATABASE_STATEMENT_TIMEOUT_MS: '750',
+    });
+    expect(database).toMatchObject({
+      url: 'postgres://app@db.internal:5432/shop',
+      poolSize: 25,
+      statementTimeoutMs: 750,
+    });
+    expect(shop.jwtSecret).toBe('x'.repeat(32));
+  });
+
+  test('refuses DATABASE_URL without JWT_SECRET', () => {
+    expect(configError({ DATABASE_URL: 'postgres://db/shop' }).message).toContain(
+      'JWT_SECRET is required when DATABASE_URL is set',
+    );
+  });
+
+  test('refuses a JWT secret shorter than 32 characters without showing it', () => {
+    const { message } = configError({ JWT_SECRET: 'short-secret' });
+    expect(message).toContain('JWT_SECRET');
+    expect(message).not.toContain('short-secret');
+  });
+
+  test('refuses a database URL of another scheme, hiding its password', () => {
+    const { message } = configError({
+      DATABASE_URL: 'mysql://app:hunter2@db/shop',
+      JWT_SECRET: 'x'.repeat(32),
+    });
+    expect(message).toContain('DATABASE_URL');
+    expect(message).not.toContain('hunter2');
+  });
+});
+
 describe('.env.example', () => {
   const text = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
   const entries = text

@@ -37,6 +37,25 @@ export const EnvSchema = Type.Object({
   SCORING_STORE_RECONNECT_ATTEMPTS_MAX: Type.Integer({ default: 3, minimum: 1, maximum: 20 }),
   SCORING_STORE_BACKOFF_MS: millis(50, 0, 10_000),
   SCORING_STORE_BUDGET_MS: millis(1_000, 10, 120_000),
+
+  DATABASE_URL: Type.Optional(
+    Type.String({ pattern: '^postgres(ql)?://', description: 'postgres:// or postgresql:// URL' }),
+  ),
+  DATABASE_POOL_SIZE: Type.Integer({ default: 10, minimum: 1, maximum: 500 }),
+  DATABASE_CONNECT_TIMEOUT_MS: millis(2_000, 10, 60_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: millis(5_000, 10, 600_000),
+  DATABASE_IDLE_TIMEOUT_MS: millis(30_000, 100, 3_600_000),
+  DATABASE_TRANSACTION_ATTEMPTS_MAX: Type.Integer({ default: 3, minimum: 1, maximum: 20 }),
+
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'at least 32 characters' })),
+  SHOP_TOKEN_TTL_SECONDS: Type.Integer({ default: 86_400, minimum: 60, maximum: 30 * 86_400 }),
+  SHOP_AUTH_CACHE_TTL_SECONDS: Type.Integer({ default: 60, minimum: 0, maximum: 3_600 }),
+  SHOP_AUTH_CACHE_ENTRIES_MAX: Type.Integer({ default: 100_000, minimum: 0, maximum: 10_000_000 }),
+  SHOP_IDEMPOTENCY_TTL_SECONDS: Type.Integer({
+    default: 86_400,
+    minimum: 60,
+    maximum: 30 * 86_400,
+  }),
 });
 export type Env = Static<typeof EnvSchema>;
 
@@ -60,6 +79,25 @@ export interface ScoringConfig {
   readonly redisConnectTimeoutMs: number;
 }
 
+export interface DatabaseConfig {
+  /** null: embedded PGlite under the data directory. */
+  readonly url: string | null;
+  readonly poolSize: number;
+  readonly connectTimeoutMs: number;
+  readonly statementTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly transactionAttemptsMax: number;
+}
+
+export interface ShopConfig {
+  /** null only in embedded mode: a development secret is generated under the data directory. */
+  readonly jwtSecret: string | null;
+  readonly tokenTtlSeconds: number;
+  readonly authCacheTtlSeconds: number;
+  readonly authCacheEntriesMax: number;
+  readonly idempotencyTtlSeconds: number;
+}
+
 export interface Config {
   readonly http: {
     readonly host: string;
@@ -70,6 +108,8 @@ export interface Config {
   readonly log: { readonly level: LogLevel };
   readonly dataDir: string;
   readonly scoring: ScoringConfig;
+  readonly database: DatabaseConfig;
+  readonly shop: ShopConfig;
 }
 
 export class ConfigError extends Error {
@@ -148,6 +188,11 @@ function toConfig(env: Env): Config {
       'invalid configuration:\n  the scoring cache and store need Redis both or neither: set REDIS_URL, or both SCORING_CACHE_URL and SCORING_STORE_URL',
     );
   }
+  if (env.DATABASE_URL !== undefined && env.JWT_SECRET === undefined) {
+    throw new ConfigError(
+      'invalid configuration:\n  JWT_SECRET is required when DATABASE_URL is set (at least 32 characters)',
+    );
+  }
   return {
     http: {
       host: env.HOST,
@@ -172,6 +217,21 @@ function toConfig(env: Env): Config {
       storeBackoffMs: env.SCORING_STORE_BACKOFF_MS,
       storeBudgetMs: env.SCORING_STORE_BUDGET_MS,
       redisConnectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS,
+    },
+    database: {
+      url: env.DATABASE_URL ?? null,
+      poolSize: env.DATABASE_POOL_SIZE,
+      connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+      idleTimeoutMs: env.DATABASE_IDLE_TIMEOUT_MS,
+      transactionAttemptsMax: env.DATABASE_TRANSACTION_ATTEMPTS_MAX,
+    },
+    shop: {
+      jwtSecret: env.JWT_SECRET ?? null,
+      tokenTtlSeconds: env.SHOP_TOKEN_TTL_SECONDS,
+      authCacheTtlSeconds: env.SHOP_AUTH_CACHE_TTL_SECONDS,
+      authCacheEntriesMax: env.SHOP_AUTH_CACHE_ENTRIES_MAX,
+      idempotencyTtlSeconds: env.SHOP_IDEMPOTENCY_TTL_SECONDS,
     },
   };
 }

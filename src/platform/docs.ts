@@ -12,6 +12,9 @@ export async function installDocs(app: FastifyInstance, version: string): Promis
         description: 'Scoring API, merch shop and wallets in one service',
         version,
       },
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

@@ -473,7 +473,7 @@ describe('platform routes', () => {
     expect(ready.statusCode).toBe(200);
     expect(ready.json()).toEqual({
       status: 'ready',
-      checks: { scoring: { store: 'up', cache: 'up' } },
+      checks: { database: { pglite: 'up' }, scoring: { store: 'up', cache: 'up' } },
     });
   });
 

@@ -5,6 +5,10 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll } from 'vitest';
 import { type AppOverrides, buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/platform/config.ts';
+import { memoryDatabase } from './database.ts';
+
+/** The JWT secret of test apps; tests sign their own forged and expired tokens with it. */
+export const TEST_JWT_SECRET = 'test-secret-of-at-least-32-characters!';
 
 export interface TestApp {
   readonly app: FastifyInstance;
@@ -12,7 +16,10 @@ export interface TestApp {
   readonly logs: Record<string, unknown>[];
 }
 
-/** Builds an app from environment-style settings; it is closed after the test file. */
+/**
+ * Builds an app from environment-style settings; it is closed after the test file. Without
+ * DATABASE_URL it shares the file's in-memory PGlite.
+ */
 export async function buildTestApp(
   env: Record<string, string> = {},
   overrides: Omit<AppOverrides, 'logStream'> = {},
@@ -24,8 +31,15 @@ export async function buildTestApp(
       done();
     },
   });
-  const config = loadConfig({ LOG_LEVEL: 'info', DATA_DIR: '/nonexistent-test-data', ...env });
-  const app = await buildApp(config, { ...overrides, logStream });
+  const config = loadConfig({
+    LOG_LEVEL: 'info',
+    DATA_DIR: '/nonexistent-test-data',
+    JWT_SECRET: TEST_JWT_SECRET,
+    ...env,
+  });
+  const database =
+    overrides.database ?? (config.database.url === null ? await memoryDatabase() : undefined);
+  const app = await buildApp(config, { ...overrides, database, logStream });
   afterAll(() => app.close());
   return { app, logs };
 }

@@ -30,10 +30,14 @@ export function classifyError(error: unknown): HttpFailure {
   return { status: 500, message: reasonPhrase(500), headers: {} };
 }
 
-/** Builds a Fastify error handler for one API style. */
-export function errorHandler(render: RenderError) {
+/**
+ * Builds a Fastify error handler for one API style; `statusOf` maps statuses for a contract that
+ * allows only some of them.
+ */
+export function errorHandler(render: RenderError, statusOf: (status: number) => number = (s) => s) {
   return (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const failure = classifyError(error);
+    const classified = classifyError(error);
+    const failure = { ...classified, status: statusOf(classified.status) };
     // Expected failures (the catalogue's, a dependency down) are logged where they are detected,
     // once per change of state; per request they are information, or an outage floods the log.
     if (failure.status >= 500 && !(error instanceof AppError)) {

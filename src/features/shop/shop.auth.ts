@@ -1,0 +1,121 @@
+// Owns who a shop client is: login (registering unknown names on the spot), tokens, and the
+// memory of recent successful password checks that keeps scrypt off the hot path of repeated
+// logins without weakening the stored hashes.
+import { createHmac, randomBytes } from 'node:crypto';
+import type { Database } from '../../platform/database.ts';
+import { AppError } from '../../platform/errors.ts';
+import { hashPassword, verifyPassword } from '../../platform/passwords.ts';
+import type { TokenSubject, Tokens } from '../../platform/tokens.ts';
+import { START_COINS } from './shop.catalog.ts';
+import { shopErrors } from './shop.errors.ts';
+import * as repository from './shop.repository.ts';
+import { bearerToken, type Credentials } from './shop.requests.ts';
+
+export interface ShopAuth {
+  /** A token for these credentials; an unknown username is registered first. */
+  login(credentials: Credentials): Promise<string>;
+  /** The subject of an Authorization header's token, or a 401 AppError. */
+  authenticate(authorization: string | undefined): TokenSubject;
+}
+
+/**
+ * Recently verified (user, stored hash, password) triples, by an HMAC under a key that exists
+ * only in this process's memory: nothing here can be checked offline against a guessed password,
+ * and an entry stops matching as soon as the stored hash changes.
+ */
+export class VerifiedPasswords {
+  private readonly key = randomBytes(32);
+  private readonly entries = new Map<string, number>();
+  private readonly ttlMs: number;
+  private readonly entriesMax: number;
+  private readonly now: () => number;
+
+  constructor(ttlMs: number, entriesMax: number, now: () => number = Date.now) {
+    this.ttlMs = ttlMs;
+    this.entriesMax = entriesMax;
+    this.now = now;
+  }
+
+  private digest(userId: number, passwordHash: string, password: string): string {
+    return createHmac('sha256', this.key)
+      .update(`${userId}\0${passwordHash}\0${password}`)
+      .digest('base64url');
+  }
+
+  has(userId: number, passwordHash: string, password: string): boolean {
+    if (this.entriesMax === 0 || this.ttlMs === 0) return false;
+    const id = this.digest(userId, passwordHash, password);
+    const expiresAt = this.entries.get(id);
+    if (expiresAt === undefined) return false;
+    if (expiresAt > this.now()) return true;
+    this.entries.delete(id);
+    return false;
+  }
+
+  remember(userId: number, passwordHash: string, password: string): void {
+    if (this.entriesMax === 0 || this.ttlMs === 0) return;
+    const id = this.digest(userId, passwordHash, password);
+    this.entries.delete(id); // re-inserted last, so that the oldest stay first in the map
+    this.entries.set(id, this.now() + this.ttlMs);
+    // A Map iterates in insertion order: the first entry is always the oldest.
+    while (this.entries.size > this.entriesMax) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+export function createShopAuth(deps: {
+  readonly database: Database;
+  readonly tokens: Tokens;
+  readonly verified: VerifiedPasswords;
+}): ShopAuth {
+  const { database, tokens, verified } = deps;
+
+  async function matches(user: repository.StoredCredentials, password: string): Promise<boolean> {
+    if (verified.has(user.id, user.passwordHash, password)) return true;
+    if (!(await verifyPassword(password, user.passwordHash))) return false;
+    verified.remember(user.id, user.passwordHash, password);
+    return true;
+  }
+
+  async function tokenIfMatches(
+    user: repository.StoredCredentials,
+    credentials: Credentials,
+  ): Promise<string> {
+    if (!(await matches(user, credentials.password))) throw new AppError(shopErrors.WRONG_PASSWORD);
+    return tokens.issue({ userId: user.id, username: credentials.username });
+  }
+
+  return {
+    async login(credentials) {
+      const existing = await repository.findCredentials(database.db, credentials.username);
+      if (existing) return tokenIfMatches(existing, credentials);
+      const passwordHash = await hashPassword(credentials.password);
+      const id = await repository.insertUser(database.db, {
+        username: credentials.username,
+        passwordHash,
+        balance: START_COINS,
+      });
+      if (id !== null) {
+        verified.remember(id, passwordHash, credentials.password);
+        return tokens.issue({ userId: id, username: credentials.username });
+      }
+      // Another first login of this name won the insert: this one is now an ordinary login.
+      const winner = await repository.findCredentials(database.db, credentials.username);
+      if (!winner) throw new Error('a username that was just taken cannot be found');
+      return tokenIfMatches(winner, credentials);
+    },
+
+    authenticate(authorization) {
+      const subject = tokens.verify(bearerToken(authorization));
+      if (subject === 'expired') throw new AppError(shopErrors.TOKEN_EXPIRED);
+      if (subject === 'invalid') throw new AppError(shopErrors.TOKEN_INVALID);
+      return subject;
+    },
+  };
+}

@@ -1,0 +1,22 @@
+// Owns the shop's error catalogue. The contract allows only 400, 401 and 500, so every refusal
+// of a request is one of those; the message says what was wrong.
+import { defineErrors } from '../../platform/errors.ts';
+
+export const shopErrors = defineErrors({
+  INVALID_REQUEST: { status: 400, message: 'invalid request' },
+  UNKNOWN_ITEM: { status: 400, message: 'unknown item' },
+  UNKNOWN_RECIPIENT: { status: 400, message: 'unknown recipient' },
+  SELF_TRANSFER: { status: 400, message: 'cannot send coins to yourself' },
+  INSUFFICIENT_COINS: { status: 400, message: 'not enough coins' },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 400,
+    message: 'Idempotency-Key was already used for a different request',
+  },
+  WRONG_PASSWORD: { status: 401, message: 'wrong password' },
+  TOKEN_MISSING: { status: 401, message: 'missing bearer token' },
+  TOKEN_INVALID: { status: 401, message: 'invalid token' },
+  TOKEN_EXPIRED: { status: 401, message: 'token expired' },
+  USER_GONE: { status: 401, message: "the token's user does not exist" },
+});
+
+export type ShopErrorCode = keyof typeof shopErrors;

@@ -1,0 +1,196 @@
+// Owns the shop's HTTP surface under /api: the four endpoints, the {"errors": "..."} body for
+// every failure, and the contract's rule that the only statuses are 200, 400, 401 and 500.
+import type { FastifyInstance } from 'fastify';
+import { errorHandler, type HttpFailure } from '../../platform/http/errors.ts';
+import type { ShopAuth } from './shop.auth.ts';
+import { ITEMS, SHOP_BODY_LIMIT_BYTES } from './shop.catalog.ts';
+import { parseCredentials, parseIdempotencyKey, parseSendCoin } from './shop.requests.ts';
+import { type ChangeResult, type ShopService, unknownItem } from './shop.service.ts';
+
+export interface ShopRoutesOptions {
+  readonly auth: ShopAuth;
+  readonly service: ShopService;
+}
+
+/**
+ * The contract knows 400, 401 and 500 only: any other client error (a body too large, a wrong
+ * content type, an unknown path) is a 400, and any server failure a 500 (with Retry-After kept
+ * when the service is shutting down or a dependency is down).
+ */
+export function shopStatus(status: number): number {
+  if (status === 401) return 401;
+  return status >= 500 ? 500 : 400;
+}
+
+function renderErrors(failure: HttpFailure) {
+  return { errors: failure.message };
+}
+
+const errorsSchema = {
+  type: 'object',
+  properties: { errors: { type: 'string' } },
+  required: ['errors'],
+} as const;
+
+const bearer = [{ bearerAuth: [] }];
+const idempotencyHeader = {
+  type: 'object',
+  properties: {
+    'idempotency-key': {
+      type: 'string',
+      description: 'optional; a retry with the same key replays the first outcome',
+    },
+  },
+} as const;
+
+const infoSchema = {
+  type: 'object',
+  properties: {
+    coins: { type: 'integer' },
+    inventory: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { type: { type: 'string' }, quantity: { type: 'integer' } },
+        required: ['type', 'quantity'],
+      },
+    },
+    coinHistory: {
+      type: 'object',
+      properties: {
+        received: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { fromUser: { type: 'string' }, amount: { type: 'integer' } },
+            required: ['fromUser', 'amount'],
+          },
+        },
+        sent: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { toUser: { type: 'string' }, amount: { type: 'integer' } },
+            required: ['toUser', 'amount'],
+          },
+        },
+      },
+      required: ['received', 'sent'],
+    },
+  },
+  required: ['coins', 'inventory', 'coinHistory'],
+} as const;
+
+function responses(ok: object) {
+  return {
+    200: ok,
+    400: { description: 'invalid request or refused change', ...errorsSchema },
+    401: { description: 'wrong password, or a missing, invalid or expired token', ...errorsSchema },
+    500: { description: 'internal error', ...errorsSchema },
+  };
+}
+const empty = { description: 'done (empty body)', type: 'null' };
+
+export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOptions) {
+  const { auth, service } = options;
+  app.setErrorHandler(errorHandler(renderErrors, shopStatus));
+  // shop.requests.ts checks bodies exactly, with clear messages; the JSON schemas given to routes
+  // document them, and Fastify's own validation (which coerces "10" to 10) is turned off.
+  app.setValidatorCompiler(() => () => true);
+
+  app.setNotFoundHandler((request, reply) => {
+    // A name longer than the router's parameter limit falls through to here: it is still an item.
+    if (request.method === 'GET' && request.url.startsWith('/api/buy/')) {
+      throw unknownItem(decodeURIComponent(request.url.slice('/api/buy/'.length)));
+    }
+    request.log.info({ url: request.url }, 'no such route');
+    return reply.code(400).send({ errors: `no such endpoint: ${request.method} ${request.url}` });
+  });
+
+  const replayed = (reply: { header: (k: string, v: string) => unknown }, result: ChangeResult) => {
+    if (result.replayed) reply.header('idempotent-replayed', 'true');
+  };
+
+  app.post(
+    '/auth',
+    {
+      bodyLimit: SHOP_BODY_LIMIT_BYTES,
+      schema: {
+        summary: 'Log in; an unknown username is registered with 1000 coins',
+        tags: ['shop'],
+        body: {
+          type: 'object',
+          properties: {
+            username: { type: 'string', minLength: 1, maxLength: 64 },
+            password: { type: 'string', minLength: 1, maxLength: 128 },
+          },
+          required: ['username', 'password'],
+        },
+        response: responses({ type: 'object', properties: { token: { type: 'string' } } }),
+      },
+    },
+    async (request) => ({ token: await auth.login(parseCredentials(request.body)) }),
+  );
+
+  app.get(
+    '/info',
+    {
+      schema: {
+        summary: 'Coins, inventory and coin history',
+        tags: ['shop'],
+        security: bearer,
+        response: responses(infoSchema),
+      },
+    },
+    async (request) => service.info(auth.authenticate(request.headers.authorization)),
+  );
+
+  app.post(
+    '/sendCoin',
+    {
+      bodyLimit: SHOP_BODY_LIMIT_BYTES,
+      schema: {
+        summary: 'Send coins to another user',
+        tags: ['shop'],
+        security: bearer,
+        headers: idempotencyHeader,
+        body: {
+          type: 'object',
+          properties: { toUser: { type: 'string' }, amount: { type: 'integer', minimum: 1 } },
+          required: ['toUser', 'amount'],
+        },
+        response: responses(empty),
+      },
+    },
+    async (request, reply) => {
+      const user = auth.authenticate(request.headers.authorization);
+      const body = parseSendCoin(request.body);
+      const key = parseIdempotencyKey(request.headers['idempotency-key']);
+      replayed(reply, await service.sendCoin(user, body, key));
+      return reply.send();
+    },
+  );
+
+  app.get<{ Params: { item: string } }>(
+    '/buy/:item',
+    {
+      schema: {
+        summary: 'Buy one item of merch',
+        tags: ['shop'],
+        security: bearer,
+        headers: idempotencyHeader,
+        params: {
+          type: 'object',
+          properties: { item: { type: 'string', enum: [...ITEMS.keys()] } },
+        },
+        response: responses(empty),
+      },
+    },
+    async (request, reply) => {
+      const user = auth.authenticate(request.headers.authorization);
+      const key = parseIdempotencyKey(request.headers['idempotency-key']);
+      replayed(reply, await service.buy(user, request.params.item, key));
+      return reply.send();
+    },
+  );
+}

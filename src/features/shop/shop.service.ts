@@ -1,0 +1,165 @@
+// Owns the shop's rules: what /api/info shows, and buying and sending as all-or-nothing changes,
+// each optionally made idempotent by a client's key. Refusals are AppErrors from the catalogue.
+import {
+  type Database,
+  type Executor,
+  SQLSTATE_FOREIGN_KEY_VIOLATION,
+  sqlState,
+  type Tx,
+} from '../../platform/database.ts';
+import { AppError } from '../../platform/errors.ts';
+import type { TokenSubject } from '../../platform/tokens.ts';
+import { ITEMS } from './shop.catalog.ts';
+import { type ShopErrorCode, shopErrors } from './shop.errors.ts';
+import * as repository from './shop.repository.ts';
+import type { SendCoin } from './shop.requests.ts';
+
+export interface ChangeResult {
+  /** True when an Idempotency-Key's first outcome was replayed and nothing ran again. */
+  readonly replayed: boolean;
+}
+
+export interface ShopService {
+  info(user: TokenSubject): Promise<repository.InfoView>;
+  buy(user: TokenSubject, item: string, idempotencyKey: string | null): Promise<ChangeResult>;
+  sendCoin(
+    user: TokenSubject,
+    request: SendCoin,
+    idempotencyKey: string | null,
+  ): Promise<ChangeResult>;
+  /** Deletes Idempotency-Keys past retention; returns how many. */
+  sweepIdempotencyKeys(): Promise<number>;
+}
+
+/** A change's refusal, returned (not thrown) so that an idempotent change can record it first. */
+type Refusal = AppError | null;
+
+const SWEEP_BATCH_MAX = 10_000;
+const SWEEP_BATCHES_MAX = 100;
+
+export function createShopService(deps: {
+  readonly database: Database;
+  readonly idempotencyTtlSeconds: number;
+}): ShopService {
+  const { database, idempotencyTtlSeconds } = deps;
+
+  async function purchase(db: Executor, user: TokenSubject, item: string, price: number) {
+    const outcome = await repository.buy(db, { userId: user.userId, item, price });
+    if (outcome === 'no-user') throw new AppError(shopErrors.USER_GONE);
+    return outcome === 'insufficient' ? new AppError(shopErrors.INSUFFICIENT_COINS) : null;
+  }
+
+  async function send(tx: Tx, user: TokenSubject, { toUser, amount }: SendCoin): Promise<Refusal> {
+    const parties = await repository.lockParties(tx, user.userId, toUser);
+    const sender = parties.find((party) => party.id === user.userId);
+    if (!sender) throw new AppError(shopErrors.USER_GONE);
+    if (sender.username === toUser) return new AppError(shopErrors.SELF_TRANSFER);
+    const recipient = parties.find((party) => party.username === toUser);
+    if (!recipient)
+      return new AppError(shopErrors.UNKNOWN_RECIPIENT, `unknown recipient: ${toUser}`);
+    if (sender.balance < amount) return new AppError(shopErrors.INSUFFICIENT_COINS);
+    await repository.transfer(tx, { fromId: sender.id, toId: recipient.id, amount });
+    return null;
+  }
+
+  /**
+   * Runs `work` once per (user, key): the key is claimed in the same transaction as the change,
+   * so the change and the record of its outcome commit together or not at all.
+   */
+  async function once(
+    user: TokenSubject,
+    key: string,
+    fingerprint: string,
+    work: (tx: Tx) => Promise<Refusal>,
+  ): Promise<ChangeResult> {
+    const claim = { userId: user.userId, key, fingerprint };
+    let result: { refusal: Refusal; replayed: boolean };
+    try {
+      result = await database.transaction(async (tx) => {
+        const first = await repository.claimIdempotencyKey(tx, {
+          ...claim,
+          ttlSeconds: idempotencyTtlSeconds,
+        });
+        if (first && !first.expired) {
+          if (first.fingerprint !== fingerprint) {
+            return { refusal: new AppError(shopErrors.IDEMPOTENCY_KEY_REUSED), replayed: false };
+          }
+          return { refusal: replay(first), replayed: true };
+        }
+        if (first) await repository.renewIdempotencyKey(tx, claim);
+        const refusal = await work(tx);
+        await repository.recordIdempotentOutcome(tx, {
+          ...claim,
+          outcome: refusal ? refusal.spec.code : 'OK',
+          message: refusal ? refusal.message : null,
+        });
+        return { refusal, replayed: false };
+      });
+    } catch (error) {
+      // The key row refers to its user; a token outliving its user cannot claim one.
+      if (sqlState(error) === SQLSTATE_FOREIGN_KEY_VIOLATION) {
+        throw new AppError(shopErrors.USER_GONE);
+      }
+      throw error;
+    }
+    if (result.refusal) throw result.refusal;
+    return { replayed: result.replayed };
+  }
+
+  return {
+    async info(user) {
+      const view = await repository.readInfo(database.db, user.userId);
+      if (!view) throw new AppError(shopErrors.USER_GONE);
+      return view;
+    },
+
+    async buy(user, item, idempotencyKey) {
+      const price = ITEMS.get(item);
+      if (price === undefined) throw unknownItem(item);
+      if (idempotencyKey !== null) {
+        return once(user, idempotencyKey, `buy ${item}`, (tx) => purchase(tx, user, item, price));
+      }
+      const refusal = await purchase(database.db, user, item, price);
+      if (refusal) throw refusal;
+      return { replayed: false };
+    },
+
+    async sendCoin(user, request, idempotencyKey) {
+      // Decided before any database work: a name is its own, whatever the balance.
+      if (request.toUser === user.username) throw new AppError(shopErrors.SELF_TRANSFER);
+      if (idempotencyKey !== null) {
+        const fingerprint = `send ${request.amount} ${JSON.stringify(request.toUser)}`;
+        return once(user, idempotencyKey, fingerprint, (tx) => send(tx, user, request));
+      }
+      const refusal = await database.transaction((tx) => send(tx, user, request));
+      if (refusal) throw refusal;
+      return { replayed: false };
+    },
+
+    async sweepIdempotencyKeys() {
+      let total = 0;
+      for (let batch = 0; batch < SWEEP_BATCHES_MAX; batch += 1) {
+        const deleted = await repository.deleteExpiredIdempotencyKeys(
+          database.db,
+          idempotencyTtlSeconds,
+          SWEEP_BATCH_MAX,
+        );
+        total += deleted;
+        if (deleted < SWEEP_BATCH_MAX) break;
+      }
+      return total;
+    },
+  };
+}
+
+export function unknownItem(item: string): AppError {
+  const shown = item.length > 64 ? `${item.slice(0, 64)}…` : item;
+  return new AppError(shopErrors.UNKNOWN_ITEM, `unknown item: ${shown}`);
+}
+
+function replay(first: repository.IdempotencyRecord): Refusal {
+  if (first.outcome === 'OK') return null;
+  const spec = shopErrors[first.outcome as ShopErrorCode];
+  if (!spec) throw new Error(`idempotency record holds an unknown outcome: ${first.outcome}`);
+  return new AppError(spec, first.message ?? undefined);
+}

@@ -1,0 +1,201 @@
+// Owns the relational database: a pg Pool in service mode or file-backed PGlite in embedded mode,
+// the one sequence of SQL migrations both run, and transactions retried on the aborts that
+// PostgreSQL asks clients to retry (serialization failures, deadlocks).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import type { SQL } from 'drizzle-orm';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import type { PgDatabase, PgQueryResultHKT, PgTransactionConfig } from 'drizzle-orm/pg-core';
+import { drizzle as drizzleLite } from 'drizzle-orm/pglite';
+import { migrate as migrateLite } from 'drizzle-orm/pglite/migrator';
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import pg from 'pg';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { DatabaseConfig } from './config.ts';
+import { sleep } from './redis.ts';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+/** Both drivers' drizzle instances share this query API. */
+export type Db = PgDatabase<PgQueryResultHKT>;
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+/** Anything a query can run on: the database or an open transaction. */
+export type Executor = Db | Tx;
+
+export interface Database {
+  readonly kind: 'postgres' | 'pglite';
+  readonly db: Db;
+  /** Applies the migrations not yet applied; safe to run from several processes at once. */
+  migrate(): Promise<void>;
+  /**
+   * Runs `work` in one transaction, and again, up to the configured attempts, when PostgreSQL
+   * aborts it with a serialization failure or a deadlock; `work` must therefore only touch the
+   * database (no other side effects) before it returns.
+   */
+  transaction<T>(work: (tx: Tx) => Promise<T>, config?: PgTransactionConfig): Promise<T>;
+  /** One cheap round trip; false when the server cannot be reached in time. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** The rows of a raw query, on either driver. */
+export async function rows<T>(executor: Executor, query: SQL): Promise<T[]> {
+  const result = (await executor.execute(query)) as unknown as { rows: T[] };
+  return result.rows;
+}
+
+/** A bigint column as a number; the service never stores one beyond 2^53 − 1 (asserted here). */
+export function toSafeInteger(value: unknown): number {
+  const number = typeof value === 'number' ? value : Number(value);
+  if (!Number.isSafeInteger(number)) throw new Error(`not a safe integer: ${String(value)}`);
+  return number;
+}
+
+/** SQLSTATEs after which PostgreSQL's manual says the whole transaction may simply be retried. */
+const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
+/** Lock id for migrations, so that processes starting together apply them once. */
+const MIGRATION_LOCK_ID = 7_245_019;
+const RETRY_BACKOFF_MS = 10;
+
+/** The SQLSTATE of a database error, also when a driver wrapped it (drizzle does). */
+export function sqlState(error: unknown): string | null {
+  for (let cause = error, depth = 0; cause && depth < 5; depth += 1) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return null;
+}
+
+export function isRetryableAbort(error: unknown): boolean {
+  return RETRYABLE_SQLSTATES.has(sqlState(error) ?? '');
+}
+
+/** foreign_key_violation: a row refers to one that does not exist. */
+export const SQLSTATE_FOREIGN_KEY_VIOLATION = '23503';
+
+export interface DatabaseOptions extends DatabaseConfig {
+  readonly dataDir: string;
+  readonly registry: Registry;
+  readonly log: Logger;
+}
+
+export function createDatabase(options: DatabaseOptions): Database {
+  return options.url === null ? createPglite(options) : createPostgres(options, options.url);
+}
+
+function createPostgres(options: DatabaseOptions, url: string): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    application_name: 'coinworks',
+    max: options.poolSize,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    idleTimeoutMillis: options.idleTimeoutMs,
+    statement_timeout: options.statementTimeoutMs,
+    // A transaction left open by a stalled client must not hold its row locks for long.
+    idle_in_transaction_session_timeout: options.statementTimeoutMs,
+    // The server's statement_timeout cannot fire when the server is unreachable; this can.
+    query_timeout: options.statementTimeoutMs + options.connectTimeoutMs,
+    keepAlive: true,
+  });
+  // An idle client whose server went away emits here; the pool has already dropped it.
+  pool.on('error', (err) => options.log.warn({ err }, 'idle database connection lost'));
+  const poolGauge = new Gauge({
+    name: 'database_pool_connections',
+    help: 'Connections of the database pool, by state',
+    labelNames: ['state'] as const,
+    registers: [options.registry],
+    collect() {
+      this.set({ state: 'total' }, pool.totalCount);
+      this.set({ state: 'idle' }, pool.idleCount);
+      this.set({ state: 'waiting' }, pool.waitingCount);
+    },
+  });
+  void poolGauge;
+  const db = drizzlePg({ client: pool }) as unknown as Db;
+  return {
+    kind: 'postgres',
+    db,
+    transaction: retrying(db, options),
+    async migrate() {
+      const client = await pool.connect();
+      try {
+        await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+        try {
+          await migratePg(drizzlePg({ client }), { migrationsFolder: MIGRATIONS_DIR });
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]);
+        }
+      } finally {
+        client.release();
+      }
+    },
+    async ping() {
+      try {
+        await pool.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+function createPglite(options: DatabaseOptions): Database {
+  const dir = join(options.dataDir, 'pglite');
+  mkdirSync(dir, { recursive: true });
+  return wrapPglite(new PGlite(dir), options);
+}
+
+/** A Database over a PGlite instance (an embedded one, or an in-memory one in tests). */
+export function wrapPglite(
+  client: PGlite,
+  options: Pick<DatabaseOptions, 'transactionAttemptsMax' | 'registry' | 'log'>,
+): Database {
+  const db = drizzleLite({ client }) as unknown as Db;
+  return {
+    kind: 'pglite',
+    db,
+    transaction: retrying(db, options),
+    // One process owns a PGlite directory, so there is nobody to race.
+    migrate: () =>
+      migrateLite(drizzleLite({ client }), { migrationsFolder: MIGRATIONS_DIR }) as Promise<void>,
+    async ping() {
+      try {
+        await client.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => client.close(),
+  };
+}
+
+function retrying(
+  db: Db,
+  options: Pick<DatabaseOptions, 'transactionAttemptsMax' | 'registry' | 'log'>,
+): Database['transaction'] {
+  const retries = new Counter({
+    name: 'database_transaction_retries_total',
+    help: 'Transactions run again after a serialization failure or deadlock',
+    registers: [options.registry],
+  });
+  return async (work, config) => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await db.transaction(work, config);
+      } catch (error) {
+        if (!isRetryableAbort(error) || attempt >= options.transactionAttemptsMax) throw error;
+        retries.inc();
+        options.log.info({ attempt, err: error }, 'transaction aborted by the database; retrying');
+        // A little jitter, so that the transactions that collided do not collide again.
+        await sleep(RETRY_BACKOFF_MS * attempt * (0.5 + Math.random()));
+      }
+    }
+  };
+}

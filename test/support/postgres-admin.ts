@@ -1,0 +1,73 @@
+// Creates and drops the databases tests run on: one template migrated once per run, and a clone
+// of it per test file (CREATE DATABASE … TEMPLATE copies files, far faster than migrating).
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { createDatabase } from '../../src/platform/database.ts';
+
+export const TEMPLATE_DATABASE = 'coinworks_test_template';
+const CREATE_ATTEMPTS_MAX = 5;
+const CREATE_RETRY_MS = 200;
+
+/** The same server's URL for another database. */
+export function databaseUrl(serverUrl: string, name: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.href;
+}
+
+async function admin<T>(serverUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
+  await admin(serverUrl, (client) =>
+    client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+  );
+}
+
+/** Recreates the template from the migrations, so that a changed migration is always seen. */
+export async function createMigratedTemplate(serverUrl: string): Promise<void> {
+  await dropDatabase(serverUrl, TEMPLATE_DATABASE);
+  await admin(serverUrl, (client) => client.query(`CREATE DATABASE "${TEMPLATE_DATABASE}"`));
+  const database = createDatabase({
+    url: databaseUrl(serverUrl, TEMPLATE_DATABASE),
+    dataDir: '/nonexistent',
+    poolSize: 1,
+    connectTimeoutMs: 5_000,
+    statementTimeoutMs: 30_000,
+    idleTimeoutMs: 1_000,
+    transactionAttemptsMax: 1,
+    registry: new Registry(),
+    log: pino({ level: 'silent' }),
+  });
+  try {
+    await database.migrate();
+  } finally {
+    await database.close();
+  }
+}
+
+/** A fresh clone of the template; returns its name. */
+export async function cloneTemplate(serverUrl: string): Promise<string> {
+  const name = `coinworks_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await admin(serverUrl, (client) =>
+        client.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DATABASE}"`),
+      );
+      return name;
+    } catch (err) {
+      // Another clone still holding the template's lock for a moment: try again shortly.
+      if (attempt >= CREATE_ATTEMPTS_MAX) throw err;
+      await new Promise((resolve) => setTimeout(resolve, CREATE_RETRY_MS * attempt));
+    }
+  }
+}
