@@ -1,6 +1,6 @@
 // Owns the wiring: builds the Fastify app from a configuration, platform first, then each feature,
 // in one readable place. It never listens; src/main.ts does.
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { Registry } from 'prom-client';
 import pkg from '../package.json' with { type: 'json' };
@@ -10,7 +10,7 @@ import { createScoringService } from './features/scoring/scoring.service.ts';
 import { createRedisStore } from './features/scoring/scoring.store.redis.ts';
 import { createMemoryStore, type ScoringStore } from './features/scoring/scoring.store.ts';
 import { createShopAuth, VerifiedPasswords } from './features/shop/shop.auth.ts';
-import { shopRoutes } from './features/shop/shop.routes.ts';
+import { renderShopErrors, shopRoutes } from './features/shop/shop.routes.ts';
 import { createShopService } from './features/shop/shop.service.ts';
 import type { Config } from './platform/config.ts';
 import { createDatabase, type Database } from './platform/database.ts';
@@ -23,6 +23,8 @@ import { createTokens, developmentSecret } from './platform/tokens.ts';
 
 /** Largest request body any route accepts unless it sets a smaller limit. */
 export const HTTP_BODY_LIMIT_BYTES = 1024 * 1024;
+/** Longest path parameter the router matches. */
+export const ROUTE_PARAM_LENGTH_MAX = 1024;
 
 export interface AppOverrides {
   /** The clock for tokens and birthdays. */
@@ -48,7 +50,19 @@ export async function buildApp(
       requestIdLogLabel: 'requestId',
       disableRequestLogging: true,
     }),
-    routerOptions: { ignoreTrailingSlash: true },
+    // Path parameters are matched by plain segments (no regular expressions), so a long one is
+    // harmless and gets its feature's own 400 instead of the router's bodiless 414.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: ROUTE_PARAM_LENGTH_MAX },
+    // A URL the router cannot decode is answered in the envelope of the API it was meant for.
+    frameworkErrors: (error, request, reply: FastifyReply) => {
+      const failure = { status: 400, message: error.message, headers: {} };
+      request.log.info({ url: request.url, reason: error.message }, 'request rejected');
+      return reply
+        .code(400)
+        .send(
+          request.url.startsWith('/api/') ? renderShopErrors(failure) : renderEnvelope(failure),
+        );
+    },
     bodyLimit: HTTP_BODY_LIMIT_BYTES,
     requestTimeout: config.http.requestTimeoutMs,
     // health.ts refuses requests during close in each API's own envelope.

@@ -49,7 +49,12 @@ export async function rows<T>(executor: Executor, query: SQL): Promise<T[]> {
 
 /** A bigint column as a number; the service never stores one beyond 2^53 − 1 (asserted here). */
 export function toSafeInteger(value: unknown): number {
-  const number = typeof value === 'number' ? value : Number(value);
+  const number =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' || typeof value === 'bigint'
+        ? Number(value)
+        : Number.NaN;
   if (!Number.isSafeInteger(number)) throw new Error(`not a safe integer: ${String(value)}`);
   return number;
 }

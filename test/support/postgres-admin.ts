@@ -71,3 +71,10 @@ export async function cloneTemplate(serverUrl: string): Promise<string> {
     }
   }
 }
+
+/** A new database with no tables at all (for migration tests); returns its name. */
+export async function createEmptyDatabase(serverUrl: string): Promise<string> {
+  const name = `coinworks_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  await admin(serverUrl, (client) => client.query(`CREATE DATABASE "${name}"`));
+  return name;
+}

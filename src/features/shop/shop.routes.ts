@@ -1,11 +1,11 @@
 // Owns the shop's HTTP surface under /api: the four endpoints, the {"errors": "..."} body for
 // every failure, and the contract's rule that the only statuses are 200, 400, 401 and 500.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { errorHandler, type HttpFailure } from '../../platform/http/errors.ts';
 import type { ShopAuth } from './shop.auth.ts';
 import { ITEMS, SHOP_BODY_LIMIT_BYTES } from './shop.catalog.ts';
 import { parseCredentials, parseIdempotencyKey, parseSendCoin } from './shop.requests.ts';
-import { type ChangeResult, type ShopService, unknownItem } from './shop.service.ts';
+import { type ChangeResult, REPLAYED, type ShopService } from './shop.service.ts';
 
 export interface ShopRoutesOptions {
   readonly auth: ShopAuth;
@@ -22,7 +22,11 @@ export function shopStatus(status: number): number {
   return status >= 500 ? 500 : 400;
 }
 
-function renderErrors(failure: HttpFailure) {
+export function renderShopErrors(failure: HttpFailure, error?: unknown) {
+  // Fastify's own message for this one is a bare "Unsupported Media Type".
+  if ((error as { code?: string } | undefined)?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return { errors: 'Content-Type must be application/json' };
+  }
   return { errors: failure.message };
 }
 
@@ -93,22 +97,18 @@ const empty = { description: 'done (empty body)', type: 'null' };
 
 export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOptions) {
   const { auth, service } = options;
-  app.setErrorHandler(errorHandler(renderErrors, shopStatus));
+  app.setErrorHandler(errorHandler(renderShopErrors, shopStatus));
   // shop.requests.ts checks bodies exactly, with clear messages; the JSON schemas given to routes
   // document them, and Fastify's own validation (which coerces "10" to 10) is turned off.
   app.setValidatorCompiler(() => () => true);
 
   app.setNotFoundHandler((request, reply) => {
-    // A name longer than the router's parameter limit falls through to here: it is still an item.
-    if (request.method === 'GET' && request.url.startsWith('/api/buy/')) {
-      throw unknownItem(decodeURIComponent(request.url.slice('/api/buy/'.length)));
-    }
     request.log.info({ url: request.url }, 'no such route');
     return reply.code(400).send({ errors: `no such endpoint: ${request.method} ${request.url}` });
   });
 
-  const replayed = (reply: { header: (k: string, v: string) => unknown }, result: ChangeResult) => {
-    if (result.replayed) reply.header('idempotent-replayed', 'true');
+  const replayed = (reply: FastifyReply, result: ChangeResult) => {
+    if (result.replayed) reply.headers(REPLAYED);
   };
 
   app.post(

@@ -34,6 +34,9 @@ export interface ShopService {
 /** A change's refusal, returned (not thrown) so that an idempotent change can record it first. */
 type Refusal = AppError | null;
 
+/** Tells a client that its retry got the first outcome and nothing ran again. */
+export const REPLAYED = { 'idempotent-replayed': 'true' } as const;
+
 const SWEEP_BATCH_MAX = 10_000;
 const SWEEP_BATCHES_MAX = 100;
 
@@ -161,5 +164,5 @@ function replay(first: repository.IdempotencyRecord): Refusal {
   if (first.outcome === 'OK') return null;
   const spec = shopErrors[first.outcome as ShopErrorCode];
   if (!spec) throw new Error(`idempotency record holds an unknown outcome: ${first.outcome}`);
-  return new AppError(spec, first.message ?? undefined);
+  return new AppError(spec, first.message ?? undefined, REPLAYED);
 }

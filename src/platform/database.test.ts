@@ -1,0 +1,27 @@
+import { describe, expect, test } from 'vitest';
+import { isRetryableAbort, sqlState, toSafeInteger } from './database.ts';
+
+describe('database helpers', () => {
+  test('find the SQLSTATE also inside a wrapping error', () => {
+    const pgError = Object.assign(new Error('deadlock detected'), { code: '40P01' });
+    const wrapped = Object.assign(new Error('Failed query'), { cause: pgError });
+    expect(sqlState(wrapped)).toBe('40P01');
+    expect(isRetryableAbort(wrapped)).toBe(true);
+    expect(isRetryableAbort(Object.assign(new Error(), { code: '40001' }))).toBe(true);
+  });
+
+  test('do not retry other errors, or things that are not database errors', () => {
+    expect(isRetryableAbort(Object.assign(new Error(), { code: '23505' }))).toBe(false);
+    expect(isRetryableAbort(Object.assign(new Error(), { code: 'ECONNREFUSED' }))).toBe(false);
+    expect(isRetryableAbort(new Error('plain'))).toBe(false);
+    expect(isRetryableAbort(null)).toBe(false);
+  });
+
+  test('read bigint columns from either driver as numbers, refusing unsafe ones', () => {
+    expect(toSafeInteger('1000')).toBe(1000);
+    expect(toSafeInteger(7)).toBe(7);
+    expect(toSafeInteger(12n)).toBe(12);
+    expect(() => toSafeInteger('9007199254740993')).toThrow(/not a safe integer/);
+    expect(() => toSafeInteger(null)).toThrow(/not a safe integer/);
+  });
+});

@@ -1,0 +1,50 @@
+import { createSigner } from 'fast-jwt';
+import { describe, expect, test } from 'vitest';
+import { createTokens } from './tokens.ts';
+
+const SECRET = 'unit-test-secret-of-32-characters!!';
+const tokens = createTokens({ secret: SECRET, ttlSeconds: 3600 });
+
+describe('tokens', () => {
+  test('carry the user id and name, and expire after the configured time', () => {
+    const token = tokens.issue({ userId: 42, username: 'alice' });
+    expect(tokens.verify(token)).toEqual({ userId: 42, username: 'alice' });
+    const [, payload] = token.split('.');
+    const claims = JSON.parse(Buffer.from(payload as string, 'base64url').toString());
+    expect(claims.exp - claims.iat).toBe(3600);
+  });
+
+  test('refuse a token signed with another secret, or tampered with', () => {
+    const other = createTokens({ secret: `${SECRET}-other`, ttlSeconds: 60 });
+    expect(tokens.verify(other.issue({ userId: 1, username: 'a' }))).toBe('invalid');
+    const [header, , signature] = tokens.issue({ userId: 1, username: 'a' }).split('.');
+    const forged = Buffer.from(JSON.stringify({ sub: '2', name: 'b', exp: 9e9 })).toString(
+      'base64url',
+    );
+    expect(tokens.verify(`${header}.${forged}.${signature}`)).toBe('invalid');
+  });
+
+  test('refuse an expired token as expired', () => {
+    const sign = createSigner({ key: SECRET, expiresIn: 1000, clockTimestamp: Date.now() - 5000 });
+    expect(tokens.verify(sign({ sub: '1', name: 'a' }))).toBe('expired');
+  });
+
+  test('refuse other algorithms, even with the right secret', () => {
+    const hs512 = createSigner({ key: SECRET, algorithm: 'HS512', expiresIn: 60_000 });
+    expect(tokens.verify(hs512({ sub: '1', name: 'a' }))).toBe('invalid');
+    const none = createSigner({ algorithm: 'none', expiresIn: 60_000 });
+    expect(tokens.verify(none({ sub: '1', name: 'a' }))).toBe('invalid');
+  });
+
+  test.for([
+    { sub: '0', name: 'a' },
+    { sub: '-1', name: 'a' },
+    { sub: '1.5', name: 'a' },
+    { sub: 1, name: 'a' },
+    { sub: '1', name: 7 },
+    { sub: '1' },
+  ])('refuse claims that do not name a user — %o', (claims) => {
+    const sign = createSigner({ key: SECRET, expiresIn: 60_000 });
+    expect(tokens.verify(sign(claims))).toBe('invalid');
+  });
+});

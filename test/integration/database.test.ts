@@ -1,0 +1,144 @@
+// The database layer on the real PostgreSQL: migrations applied once by processes starting
+// together, transactions retried after the aborts PostgreSQL asks clients to retry (and only up to
+// their limit), and the statement timeout actually set on every connection.
+import { sql } from 'drizzle-orm';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import {
+  createDatabase,
+  type Database,
+  rows,
+  sqlState,
+  type Tx,
+} from '../../src/platform/database.ts';
+import { describeWithPostgres, postgresUrl } from '../support/database.ts';
+import { createEmptyDatabase, databaseUrl, dropDatabase } from '../support/postgres-admin.ts';
+
+const opened: Database[] = [];
+function open(url: string, settings: { attempts?: number; statementTimeoutMs?: number } = {}) {
+  const database = createDatabase({
+    url,
+    dataDir: '/nonexistent',
+    poolSize: 4,
+    connectTimeoutMs: 2_000,
+    statementTimeoutMs: settings.statementTimeoutMs ?? 5_000,
+    idleTimeoutMs: 1_000,
+    transactionAttemptsMax: settings.attempts ?? 3,
+    registry: new Registry(),
+    log: pino({ level: 'silent' }),
+  });
+  opened.push(database);
+  return database;
+}
+
+/** Resolves once `count` callers have arrived: makes two transactions interleave for sure. */
+function barrier(count: number) {
+  let arrived = 0;
+  let release = () => {};
+  const all = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return () => {
+    arrived += 1;
+    if (arrived === count) release();
+    return all;
+  };
+}
+
+describeWithPostgres('the database layer on PostgreSQL', () => {
+  let name = '';
+  let url = '';
+  beforeAll(async () => {
+    name = await createEmptyDatabase(postgresUrl as string);
+    url = databaseUrl(postgresUrl as string, name);
+  });
+  afterAll(async () => {
+    await Promise.all(opened.map((d) => d.close().catch(() => {})));
+    if (name) await dropDatabase(postgresUrl as string, name);
+  });
+
+  test('three processes migrating at once apply each migration once', async () => {
+    await Promise.all([open(url).migrate(), open(url).migrate(), open(url).migrate()]);
+    const [row] = await rows<{ n: number }>(
+      open(url).db,
+      sql`SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations`,
+    );
+    expect(row?.n).toBeGreaterThanOrEqual(1);
+    await open(url).migrate(); // and again: nothing to do, no error
+    const [again] = await rows<{ n: number }>(
+      open(url).db,
+      sql`SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations`,
+    );
+    expect(again?.n).toBe(row?.n);
+  });
+
+  async function scratchTable(table: string) {
+    const db = open(url).db;
+    await db.execute(sql.raw(`CREATE TABLE ${table} (id int PRIMARY KEY, value int NOT NULL)`));
+    await db.execute(sql.raw(`INSERT INTO ${table} VALUES (1, 0), (2, 0)`));
+  }
+
+  /** Two serializable transactions that each read what the other writes: one must abort. */
+  async function writeSkew(database: Database, table: string) {
+    const bothRead = barrier(2);
+    let attempts = 0;
+    const work = (id: number) => async (tx: Tx) => {
+      attempts += 1;
+      await tx.execute(sql.raw(`SELECT sum(value) FROM ${table}`));
+      if (attempts <= 2) await bothRead();
+      await tx.execute(sql.raw(`UPDATE ${table} SET value = value + 1 WHERE id = ${id}`));
+    };
+    const settled = await Promise.allSettled([
+      database.transaction(work(1), { isolationLevel: 'serializable' }),
+      database.transaction(work(2), { isolationLevel: 'serializable' }),
+    ]);
+    return { settled, attempts };
+  }
+
+  test('a serialization failure is retried, and both changes land', async () => {
+    await scratchTable('skew_retried');
+    const { settled, attempts } = await writeSkew(open(url), 'skew_retried');
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect(attempts).toBe(3);
+    const [row] = await rows<{ total: number }>(
+      open(url).db,
+      sql.raw('SELECT sum(value)::int AS total FROM skew_retried'),
+    );
+    expect(row?.total).toBe(2);
+  });
+
+  test('with one attempt allowed, the serialization failure reaches the caller', async () => {
+    await scratchTable('skew_once');
+    const { settled } = await writeSkew(open(url, { attempts: 1 }), 'skew_once');
+    const failed = settled.filter((s) => s.status === 'rejected');
+    expect(failed).toHaveLength(1);
+    expect(sqlState((failed[0] as PromiseRejectedResult).reason)).toBe('40001');
+  });
+
+  test('a deadlock is broken by PostgreSQL and the aborted transaction is retried', async () => {
+    await scratchTable('deadlock');
+    const database = open(url);
+    const bothLocked = barrier(2);
+    let attempts = 0;
+    const lockInOrder = (first: number, second: number) => async (tx: Tx) => {
+      attempts += 1;
+      await tx.execute(sql.raw(`UPDATE deadlock SET value = value + 1 WHERE id = ${first}`));
+      if (attempts <= 2) await bothLocked();
+      await tx.execute(sql.raw(`UPDATE deadlock SET value = value + 1 WHERE id = ${second}`));
+    };
+    const settled = await Promise.allSettled([
+      database.transaction(lockInOrder(1, 2)),
+      database.transaction(lockInOrder(2, 1)),
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect(attempts).toBe(3);
+  });
+
+  test('the statement timeout is set on the pool connections', async () => {
+    const database = open(url, { statementTimeoutMs: 100 });
+    const error = await database.db.execute(sql`SELECT pg_sleep(2)`).catch((e: unknown) => e);
+    expect(sqlState(error)).toBe('57014'); // query_canceled
+    expect(await database.ping()).toBe(true);
+  });
+});

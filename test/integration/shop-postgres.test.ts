@@ -1,0 +1,262 @@
+// The shop on the real PostgreSQL, in a database of this file's own: the assignment's scenarios
+// (buying merch, sending coins), auth and info end to end, and concurrent buys and transfers over
+// real sockets with the invariants checked afterwards against the API and the ledger tables.
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { ITEMS, START_COINS } from '../../src/features/shop/shop.catalog.ts';
+import { buildTestApp, type TestApp } from '../support/app.ts';
+import { describeWithPostgres, ownPostgresDatabase } from '../support/database.ts';
+import { type ShopClient, type ShopUser, shopClient, uniqueName } from '../support/shop.ts';
+
+const database = ownPostgresDatabase();
+
+describeWithPostgres('the shop on PostgreSQL', () => {
+  let t: TestApp;
+  let shop: ShopClient;
+  let sql: pg.Pool;
+  beforeAll(async () => {
+    t = await buildTestApp({ DATABASE_URL: database.url, DATABASE_POOL_SIZE: '10' });
+    shop = shopClient(t.app);
+    sql = new pg.Pool({ connectionString: database.url, max: 2 });
+    // The database is dropped (with its connections) after the file; that is no test's failure.
+    sql.on('error', () => {});
+  });
+  afterAll(() => sql?.end());
+
+  test('buying merch: the price is paid and the item is in the inventory', async () => {
+    const user = await shop.login();
+    expect((await shop.buy(user.token, 't-shirt')).statusCode).toBe(200);
+    expect((await shop.buy(user.token, 'powerbank')).statusCode).toBe(200);
+    expect((await shop.buy(user.token, 't-shirt')).statusCode).toBe(200);
+    expect(await shop.infoOf(user)).toEqual({
+      coins: 1000 - 80 - 200 - 80,
+      inventory: [
+        { type: 'powerbank', quantity: 1 },
+        { type: 't-shirt', quantity: 2 },
+      ],
+      coinHistory: { received: [], sent: [] },
+    });
+    const { rows } = await sql.query(
+      'SELECT item, price FROM shop_purchases p JOIN shop_users u ON u.id = p.user_id WHERE u.username = $1 ORDER BY p.id',
+      [user.username],
+    );
+    expect(rows).toEqual([
+      { item: 't-shirt', price: 80 },
+      { item: 'powerbank', price: 200 },
+      { item: 't-shirt', price: 80 },
+    ]);
+  });
+
+  test('sending coins: one balance goes down, the other up, both histories say so', async () => {
+    const [alice, bob] = [await shop.login(), await shop.login()];
+    expect((await shop.send(alice.token, { toUser: bob.username, amount: 300 })).statusCode).toBe(
+      200,
+    );
+    expect((await shop.send(bob.token, { toUser: alice.username, amount: 50 })).statusCode).toBe(
+      200,
+    );
+    expect(await shop.infoOf(alice)).toEqual({
+      coins: 750,
+      inventory: [],
+      coinHistory: {
+        received: [{ fromUser: bob.username, amount: 50 }],
+        sent: [{ toUser: bob.username, amount: 300 }],
+      },
+    });
+    expect((await shop.infoOf(bob)).coins).toBe(1250);
+  });
+
+  test('auth: registration, login, a wrong password, and ten racing first logins make one user', async () => {
+    const user = await shop.login();
+    expect((await shop.auth({ username: user.username, password: user.password })).statusCode).toBe(
+      200,
+    );
+    expect((await shop.auth({ username: user.username, password: 'nope' })).statusCode).toBe(401);
+
+    const username = uniqueName('race');
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => shop.auth({ username, password: 'same' })),
+    );
+    expect(answers.map((r) => r.statusCode)).toEqual(Array(10).fill(200));
+    const { rows } = await sql.query(
+      'SELECT count(*)::int AS n FROM shop_users WHERE username = $1',
+      [username],
+    );
+    expect(rows[0].n).toBe(1);
+  });
+
+  test('passwords are stored only as scrypt hashes', async () => {
+    const user = await shop.login(uniqueName(), 'plain-text-never-stored');
+    const { rows } = await sql.query('SELECT password_hash FROM shop_users WHERE username = $1', [
+      user.username,
+    ]);
+    expect(rows[0].password_hash).toMatch(/^\$scrypt\$ln=16,r=8,p=1\$[\w-]{22}\$[\w-]{43}$/);
+    expect(rows[0].password_hash).not.toContain('plain-text');
+  });
+
+  test('the database itself refuses a negative balance', async () => {
+    const user = await shop.login();
+    await expect(
+      sql.query('UPDATE shop_users SET balance = -1 WHERE username = $1', [user.username]),
+    ).rejects.toThrow(/shop_users_balance_non_negative/);
+  });
+
+  test('twenty concurrent retries of one Idempotency-Key pay once', async () => {
+    const [alice, bob] = [await shop.login(), await shop.login()];
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        shop.send(alice.token, { toUser: bob.username, amount: 10 }, { 'idempotency-key': 'once' }),
+      ),
+    );
+    expect(answers.map((r) => r.statusCode)).toEqual(Array(20).fill(200));
+    expect((await shop.infoOf(alice)).coins).toBe(990);
+    const { rows } = await sql.query(
+      'SELECT count(*)::int AS n FROM shop_transfers t JOIN shop_users u ON u.id = t.from_user_id WHERE u.username = $1',
+      [alice.username],
+    );
+    expect(rows[0].n).toBe(1);
+  });
+
+  test('concurrent buys and transfers both ways keep every invariant', async () => {
+    const outcome = await raceOverSockets(t.app, shop);
+    expect(outcome.statuses.filter((s) => s >= 500)).toEqual([]);
+    expect(outcome.operations).toBeGreaterThanOrEqual(200);
+    // Some changes must have been refused for lack of coins, or the race never reached zero.
+    expect(outcome.refused).toBeGreaterThan(0);
+
+    const users = outcome.users;
+    const infos = await Promise.all(users.map((u) => shop.infoOf(u)));
+    const total = infos.reduce((sum, info) => sum + info.coins, 0);
+    expect(total).toBe(START_COINS * users.length - outcome.spentOnMerch);
+    for (const [i, info] of infos.entries()) {
+      const expected = outcome.expected[i] as Expected;
+      expect(info.coins).toBeGreaterThanOrEqual(0);
+      expect(info.coins).toBe(expected.coins);
+      expect(info.inventory).toEqual(expected.inventory());
+      expect(info.coinHistory).toEqual(expected.history());
+    }
+    // The ledger tables agree with the balances too: history equals balance.
+    const { rows } = await sql.query(
+      `SELECT u.username, u.balance::int AS balance,
+              $1::int - COALESCE((SELECT sum(price) FROM shop_purchases WHERE user_id = u.id), 0)
+                      - COALESCE((SELECT sum(amount) FROM shop_transfers WHERE from_user_id = u.id), 0)
+                      + COALESCE((SELECT sum(amount) FROM shop_transfers WHERE to_user_id = u.id), 0)
+                AS from_ledger
+       FROM shop_users u WHERE u.username = ANY($2)`,
+      [START_COINS, users.map((u) => u.username)],
+    );
+    expect(rows).toHaveLength(users.length);
+    for (const row of rows) expect(Number(row.from_ledger)).toBe(row.balance);
+  });
+});
+
+const RACE_USERS = 10;
+const RACE_ROUNDS = 3;
+/** Deterministic choices, so that a failure can be replayed. */
+function random(seed: number) {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+class Expected {
+  coins = START_COINS;
+  readonly bought = new Map<string, number>();
+  readonly sent = new Map<string, number>();
+  readonly received = new Map<string, number>();
+
+  inventory() {
+    return [...this.bought]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([type, quantity]) => ({ type, quantity }));
+  }
+
+  history() {
+    const list = (map: Map<string, number>, key: 'fromUser' | 'toUser') =>
+      [...map]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([name, amount]) => ({ [key]: name, amount }));
+    return { received: list(this.received, 'fromUser'), sent: list(this.sent, 'toUser') };
+  }
+}
+
+/**
+ * Ten users race over a listening socket, all requests at once: every pair (i, i+1) sends coins
+ * both ways while everyone buys merch, so A→B meets B→A and balances run down to where changes
+ * are refused. Only the answers decide what the expected state is.
+ */
+async function raceOverSockets(app: FastifyInstance, shop: ShopClient) {
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  const users: ShopUser[] = [];
+  for (let i = 0; i < RACE_USERS; i += 1) users.push(await shop.login(uniqueName(`racer${i}`)));
+  const expected = users.map(() => new Expected());
+  const next = random(20_250_101);
+  const items = [...ITEMS.keys()];
+  const statuses: number[] = [];
+  let spentOnMerch = 0;
+  let refused = 0;
+
+  const call = async (user: ShopUser, path: string, body?: unknown) => {
+    const response = await fetch(`${address}${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    statuses.push(response.status);
+    const text = await response.text();
+    if (response.status === 400 && JSON.parse(text).errors === 'not enough coins') refused += 1;
+    else if (response.status !== 200) throw new Error(`${path}: ${response.status} ${text}`);
+    return response.status === 200;
+  };
+
+  const operations: Promise<void>[] = [];
+  for (let round = 0; round < RACE_ROUNDS; round += 1) {
+    for (let i = 0; i < RACE_USERS; i += 1) {
+      const j = (i + 1) % RACE_USERS;
+      const [a, b] = [users[i] as ShopUser, users[j] as ShopUser];
+      const [ea, eb] = [expected[i] as Expected, expected[j] as Expected];
+      for (let k = 0; k < 2; k += 1) {
+        for (const [from, to, ef, et] of [
+          [a, b, ea, eb],
+          [b, a, eb, ea],
+        ] as const) {
+          const amount = 1 + Math.floor(next() * 250);
+          operations.push(
+            call(from, '/api/sendCoin', { toUser: to.username, amount }).then((ok) => {
+              if (!ok) return;
+              ef.coins -= amount;
+              et.coins += amount;
+              ef.sent.set(to.username, (ef.sent.get(to.username) ?? 0) + amount);
+              et.received.set(from.username, (et.received.get(from.username) ?? 0) + amount);
+            }),
+          );
+        }
+      }
+      for (let k = 0; k < 3; k += 1) {
+        const item = items[Math.floor(next() * items.length)] as string;
+        const price = ITEMS.get(item) as number;
+        operations.push(
+          call(a, `/api/buy/${item}`).then((ok) => {
+            if (!ok) return;
+            ea.coins -= price;
+            spentOnMerch += price;
+            ea.bought.set(item, (ea.bought.get(item) ?? 0) + 1);
+          }),
+        );
+      }
+    }
+  }
+  // All at once: 210 requests in flight against a pool of 10 connections.
+  await Promise.all(operations);
+  return {
+    users,
+    expected,
+    statuses,
+    operations: statuses.length,
+    refused,
+    spentOnMerch,
+  };
+}
