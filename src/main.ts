@@ -13,8 +13,13 @@ try {
 }
 
 const app = await buildApp(config);
-if (config.scoring.storeUrl === null) {
-  app.log.info({ dataDir: config.dataDir }, 'running embedded: in-process scoring store');
+const embedded = [
+  ...(config.scoring.storeUrl === null ? ['in-process scoring store'] : []),
+  ...(config.database.url === null ? ['PGlite database'] : []),
+  ...(config.shop.jwtSecret === null ? ['development JWT secret'] : []),
+];
+if (embedded.length > 0) {
+  app.log.info({ dataDir: config.dataDir }, `running embedded: ${embedded.join(', ')}`);
 }
 
 let stopping = false;

@@ -3,8 +3,12 @@
 // real sockets with the invariants checked afterwards against the API and the ledger tables.
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
+import pino from 'pino';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { ITEMS, START_COINS } from '../../src/features/shop/shop.catalog.ts';
+import { createShopService } from '../../src/features/shop/shop.service.ts';
+import { createDatabase } from '../../src/platform/database.ts';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 import { describeWithPostgres, ownPostgresDatabase } from '../support/database.ts';
 import { type ShopClient, type ShopUser, shopClient, uniqueName } from '../support/shop.ts';
@@ -116,6 +120,43 @@ describeWithPostgres('the shop on PostgreSQL', () => {
       [alice.username],
     );
     expect(rows[0].n).toBe(1);
+  });
+
+  test('an Idempotency-Key past retention is a new key, and the sweep deletes expired ones', async () => {
+    const [alice, bob] = [await shop.login(), await shop.login()];
+    const send = () =>
+      shop.send(alice.token, { toUser: bob.username, amount: 1 }, { 'idempotency-key': 'aging' });
+    expect((await send()).headers['idempotent-replayed']).toBeUndefined();
+    expect((await send()).headers['idempotent-replayed']).toBe('true');
+    const age = (days: number) =>
+      sql.query(
+        `UPDATE shop_idempotency_keys k SET created_at = now() - make_interval(days => $2)
+         FROM shop_users u WHERE u.id = k.user_id AND u.username = $1`,
+        [alice.username, days],
+      );
+    await age(2);
+    expect((await send()).headers['idempotent-replayed']).toBeUndefined();
+    expect((await shop.infoOf(alice)).coins).toBe(998);
+
+    await age(2);
+    const own = createDatabase({
+      url: database.url,
+      dataDir: '/nonexistent',
+      poolSize: 1,
+      connectTimeoutMs: 2_000,
+      statementTimeoutMs: 5_000,
+      idleTimeoutMs: 1_000,
+      transactionAttemptsMax: 1,
+      registry: new Registry(),
+      log: pino({ level: 'silent' }),
+    });
+    const service = createShopService({ database: own, idempotencyTtlSeconds: 86_400 });
+    expect(await service.sweepIdempotencyKeys()).toBeGreaterThanOrEqual(1);
+    await own.close();
+    const { rows } = await sql.query(
+      "SELECT count(*)::int AS n FROM shop_idempotency_keys WHERE created_at < now() - interval '1 day'",
+    );
+    expect(rows[0].n).toBe(0);
   });
 
   test('concurrent buys and transfers both ways keep every invariant', async () => {

@@ -1,0 +1,33 @@
+// Owns `npm run db:migrate`: applies the migrations not yet applied to the configured database
+// (DATABASE_URL, or the embedded PGlite under DATA_DIR), as the service also does at start-up.
+// Useful before a rolling deploy, so that no serving process waits on a migration.
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { ConfigError, loadConfig } from '../platform/config.ts';
+import { createDatabase } from '../platform/database.ts';
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig(process.env);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`db:migrate: ${err.message}\n`);
+  process.exit(2);
+}
+
+const log = pino({ level: config.log.level });
+const database = createDatabase({
+  ...config.database,
+  dataDir: config.dataDir,
+  registry: new Registry(),
+  log,
+});
+try {
+  await database.migrate();
+  log.info({ kind: database.kind }, 'migrations applied');
+} catch (err) {
+  log.error({ err }, 'migrations failed');
+  process.exitCode = 1;
+} finally {
+  await database.close();
+}
