@@ -1,19 +1,24 @@
 // The database layer on the real PostgreSQL: migrations applied once by processes starting
 // together, transactions retried after the aborts PostgreSQL asks clients to retry (and only up to
 // their limit), and the statement timeout actually set on every connection.
-import { sql } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
   createDatabase,
   type Database,
-  rows,
+  type Queryable,
+  type Statement,
   sqlState,
-  type Tx,
+  statement,
 } from '../../src/platform/database.ts';
 import { describeWithPostgres, postgresUrl } from '../support/database.ts';
 import { createEmptyDatabase, databaseUrl, dropDatabase } from '../support/postgres-admin.ts';
+
+/** A statement named after its text, as names must be unique per text on a connection. */
+const sql = (text: string): Statement =>
+  statement(`t_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`, text);
 
 const opened: Database[] = [];
 function open(url: string, settings: { attempts?: number; statementTimeoutMs?: number } = {}) {
@@ -60,34 +65,34 @@ describeWithPostgres('the database layer on PostgreSQL', () => {
 
   test('three processes migrating at once apply each migration once', async () => {
     await Promise.all([open(url).migrate(), open(url).migrate(), open(url).migrate()]);
-    const [row] = await rows<{ n: number }>(
-      open(url).db,
-      sql`SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations`,
+    const [row] = await open(url).query<{ n: number }>(
+      sql('SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations'),
+      [],
     );
     expect(row?.n).toBeGreaterThanOrEqual(1);
     await open(url).migrate(); // and again: nothing to do, no error
-    const [again] = await rows<{ n: number }>(
-      open(url).db,
-      sql`SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations`,
+    const [again] = await open(url).query<{ n: number }>(
+      sql('SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations'),
+      [],
     );
     expect(again?.n).toBe(row?.n);
   });
 
   async function scratchTable(table: string) {
-    const db = open(url).db;
-    await db.execute(sql.raw(`CREATE TABLE ${table} (id int PRIMARY KEY, value int NOT NULL)`));
-    await db.execute(sql.raw(`INSERT INTO ${table} VALUES (1, 0), (2, 0)`));
+    const db = open(url);
+    await db.query(sql(`CREATE TABLE ${table} (id int PRIMARY KEY, value int NOT NULL)`), []);
+    await db.query(sql(`INSERT INTO ${table} VALUES (1, 0), (2, 0)`), []);
   }
 
   /** Two serializable transactions that each read what the other writes: one must abort. */
   async function writeSkew(database: Database, table: string) {
     const bothRead = barrier(2);
     let attempts = 0;
-    const work = (id: number) => async (tx: Tx) => {
+    const work = (id: number) => async (tx: Queryable) => {
       attempts += 1;
-      await tx.execute(sql.raw(`SELECT sum(value) FROM ${table}`));
+      await tx.query(sql(`SELECT sum(value) FROM ${table}`), []);
       if (attempts <= 2) await bothRead();
-      await tx.execute(sql.raw(`UPDATE ${table} SET value = value + 1 WHERE id = ${id}`));
+      await tx.query(sql(`UPDATE ${table} SET value = value + 1 WHERE id = ${id}`), []);
     };
     const settled = await Promise.allSettled([
       database.transaction(work(1), { isolationLevel: 'serializable' }),
@@ -101,9 +106,9 @@ describeWithPostgres('the database layer on PostgreSQL', () => {
     const { settled, attempts } = await writeSkew(open(url), 'skew_retried');
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled']);
     expect(attempts).toBe(3);
-    const [row] = await rows<{ total: number }>(
-      open(url).db,
-      sql.raw('SELECT sum(value)::int AS total FROM skew_retried'),
+    const [row] = await open(url).query<{ total: number }>(
+      sql('SELECT sum(value)::int AS total FROM skew_retried'),
+      [],
     );
     expect(row?.total).toBe(2);
   });
@@ -121,11 +126,11 @@ describeWithPostgres('the database layer on PostgreSQL', () => {
     const database = open(url);
     const bothLocked = barrier(2);
     let attempts = 0;
-    const lockInOrder = (first: number, second: number) => async (tx: Tx) => {
+    const lockInOrder = (first: number, second: number) => async (tx: Queryable) => {
       attempts += 1;
-      await tx.execute(sql.raw(`UPDATE deadlock SET value = value + 1 WHERE id = ${first}`));
+      await tx.query(sql(`UPDATE deadlock SET value = value + 1 WHERE id = ${first}`), []);
       if (attempts <= 2) await bothLocked();
-      await tx.execute(sql.raw(`UPDATE deadlock SET value = value + 1 WHERE id = ${second}`));
+      await tx.query(sql(`UPDATE deadlock SET value = value + 1 WHERE id = ${second}`), []);
     };
     const settled = await Promise.allSettled([
       database.transaction(lockInOrder(1, 2)),
@@ -137,7 +142,7 @@ describeWithPostgres('the database layer on PostgreSQL', () => {
 
   test('the statement timeout is set on the pool connections', async () => {
     const database = open(url, { statementTimeoutMs: 100 });
-    const error = await database.db.execute(sql`SELECT pg_sleep(2)`).catch((e: unknown) => e);
+    const error = await database.query(sql('SELECT pg_sleep(2)'), []).catch((e: unknown) => e);
     expect(sqlState(error)).toBe('57014'); // query_canceled
     expect(await database.ping()).toBe(true);
   });

@@ -93,10 +93,10 @@ export function createShopAuth(deps: {
 
   return {
     async login(credentials) {
-      const existing = await repository.findCredentials(database.db, credentials.username);
+      const existing = await repository.findCredentials(database, credentials.username);
       if (existing) return tokenIfMatches(existing, credentials);
       const passwordHash = await hashPassword(credentials.password);
-      const id = await repository.insertUser(database.db, {
+      const id = await repository.insertUser(database, {
         username: credentials.username,
         passwordHash,
         balance: START_COINS,
@@ -106,7 +106,7 @@ export function createShopAuth(deps: {
         return tokens.issue({ userId: id, username: credentials.username });
       }
       // Another first login of this name won the insert: this one is now an ordinary login.
-      const winner = await repository.findCredentials(database.db, credentials.username);
+      const winner = await repository.findCredentials(database, credentials.username);
       if (!winner) throw new Error('a username that was just taken cannot be found');
       return tokenIfMatches(winner, credentials);
     },

@@ -1,7 +1,6 @@
 // Owns the shop's SQL. Each balance change is one statement or one transaction that locks the
 // rows it changes; the tables are described in shop.schema.ts.
-import { sql } from 'drizzle-orm';
-import { type Executor, rows, toSafeInteger } from '../../platform/database.ts';
+import { type Queryable, statement, toSafeInteger } from '../../platform/database.ts';
 
 export interface StoredCredentials {
   readonly id: number;
@@ -33,27 +32,23 @@ export interface IdempotencyRecord {
 }
 
 export async function findCredentials(
-  db: Executor,
+  db: Queryable,
   username: string,
 ): Promise<StoredCredentials | null> {
-  const [row] = await rows<{ id: number; password_hash: string }>(
-    db,
-    sql`SELECT id, password_hash FROM shop_users WHERE username = ${username}`,
-  );
+  const [row] = await db.query<{ id: number; password_hash: string }>(FIND_CREDENTIALS, [username]);
   return row ? { id: row.id, passwordHash: row.password_hash } : null;
 }
 
 /** The new user's id, or null when the name was taken first (by a concurrent first login). */
 export async function insertUser(
-  db: Executor,
+  db: Queryable,
   user: { username: string; passwordHash: string; balance: number },
 ): Promise<number | null> {
-  const [row] = await rows<{ id: number }>(
-    db,
-    sql`INSERT INTO shop_users (username, password_hash, balance)
-        VALUES (${user.username}, ${user.passwordHash}, ${user.balance})
-        ON CONFLICT (username) DO NOTHING RETURNING id`,
-  );
+  const [row] = await db.query<{ id: number }>(INSERT_USER, [
+    user.username,
+    user.passwordHash,
+    user.balance,
+  ]);
   return row ? row.id : null;
 }
 
@@ -61,28 +56,13 @@ export async function insertUser(
  * Everything /api/info shows, in one statement (so one snapshot: the coins and the history always
  * agree) and one round trip; histories are read from the per-pair totals, one row per counterparty.
  */
-export async function readInfo(db: Executor, userId: number): Promise<InfoView | null> {
-  const [row] = await rows<{
+export async function readInfo(db: Queryable, userId: number): Promise<InfoView | null> {
+  const [row] = await db.query<{
     balance: unknown;
     inventory: InfoView['inventory'];
     received: InfoView['coinHistory']['received'];
     sent: InfoView['coinHistory']['sent'];
-  }>(
-    db,
-    sql`SELECT u.balance,
-          COALESCE((SELECT json_agg(json_build_object('type', i.item, 'quantity', i.quantity)
-                                    ORDER BY i.item)
-                    FROM shop_inventory i WHERE i.user_id = u.id), '[]'::json) AS inventory,
-          COALESCE((SELECT json_agg(json_build_object('fromUser', f.username, 'amount', t.amount)
-                                    ORDER BY f.username)
-                    FROM shop_transfer_totals t JOIN shop_users f ON f.id = t.from_user_id
-                    WHERE t.to_user_id = u.id), '[]'::json) AS received,
-          COALESCE((SELECT json_agg(json_build_object('toUser', r.username, 'amount', t.amount)
-                                    ORDER BY r.username)
-                    FROM shop_transfer_totals t JOIN shop_users r ON r.id = t.to_user_id
-                    WHERE t.from_user_id = u.id), '[]'::json) AS sent
-        FROM shop_users u WHERE u.id = ${userId}`,
-  );
+  }>(READ_INFO, [userId]);
   if (!row) return null;
   return {
     coins: toSafeInteger(row.balance),
@@ -96,27 +76,11 @@ export async function readInfo(db: Executor, userId: number): Promise<InfoView |
  * `balance >= price` is re-checked on the locked row, so concurrent buys never overdraw.
  */
 export async function buy(
-  db: Executor,
+  db: Queryable,
   purchase: { userId: number; item: string; price: number },
 ): Promise<PurchaseOutcome> {
   const { userId, item, price } = purchase;
-  const [row] = await rows<{ bought: number; known: boolean }>(
-    db,
-    sql`WITH debit AS (
-          UPDATE shop_users SET balance = balance - ${price}::bigint
-          WHERE id = ${userId} AND balance >= ${price}::bigint RETURNING id
-        ), purchase AS (
-          INSERT INTO shop_purchases (user_id, item, price)
-          SELECT id, ${item}, ${price} FROM debit RETURNING user_id
-        ), owned AS (
-          INSERT INTO shop_inventory (user_id, item, quantity)
-          SELECT user_id, ${item}, 1 FROM purchase
-          ON CONFLICT (user_id, item) DO UPDATE SET quantity = shop_inventory.quantity + 1
-          RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM owned)::int AS bought,
-               EXISTS (SELECT 1 FROM shop_users WHERE id = ${userId}) AS known`,
-  );
+  const [row] = await db.query<{ bought: number; known: boolean }>(BUY, [userId, item, price]);
   if (row?.bought === 1) return 'bought';
   return row?.known ? 'insufficient' : 'no-user';
 }
@@ -126,45 +90,24 @@ export async function buy(
  * A→B racing B→A queue on the same first lock instead of deadlocking.
  */
 export async function lockParties(
-  tx: Executor,
+  tx: Queryable,
   senderId: number,
   recipientName: string,
 ): Promise<Party[]> {
-  const found = await rows<{ id: number; username: string; balance: unknown }>(
-    tx,
-    sql`SELECT id, username, balance FROM shop_users
-        WHERE id = ${senderId} OR username = ${recipientName}
-        ORDER BY id FOR UPDATE`,
-  );
+  const found = await tx.query<{ id: number; username: string; balance: unknown }>(LOCK_PARTIES, [
+    senderId,
+    recipientName,
+  ]);
   return found.map((r) => ({ id: r.id, username: r.username, balance: toSafeInteger(r.balance) }));
 }
 
 /** Moves coins between two rows already locked by lockParties, and records the transfer. */
 export async function transfer(
-  tx: Executor,
+  tx: Queryable,
   move: { fromId: number; toId: number; amount: number },
 ): Promise<void> {
   const { fromId, toId, amount } = move;
-  const [row] = await rows<{ moved: number }>(
-    tx,
-    sql`WITH moved AS (
-          UPDATE shop_users
-          SET balance = balance + CASE WHEN id = ${fromId} THEN -${amount}::bigint
-                                       ELSE ${amount}::bigint END
-          WHERE id IN (${fromId}, ${toId}) RETURNING id
-        ), ledger AS (
-          INSERT INTO shop_transfers (from_user_id, to_user_id, amount)
-          VALUES (${fromId}, ${toId}, ${amount}::bigint) RETURNING id
-        ), total AS (
-          INSERT INTO shop_transfer_totals (from_user_id, to_user_id, amount)
-          VALUES (${fromId}, ${toId}, ${amount}::bigint)
-          ON CONFLICT (from_user_id, to_user_id)
-          DO UPDATE SET amount = shop_transfer_totals.amount + EXCLUDED.amount
-          RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM moved)::int + (SELECT count(*) FROM ledger)::int
-             + (SELECT count(*) FROM total)::int AS moved`,
-  );
+  const [row] = await tx.query<{ moved: number }>(TRANSFER, [fromId, toId, amount]);
   // Both rows are locked by this transaction, so anything but 2 + 1 + 1 rows is a bug.
   if (row?.moved !== 4) throw new Error(`transfer touched ${row?.moved} rows instead of 4`);
 }
@@ -175,66 +118,145 @@ export async function transfer(
  * for it to commit (then sees its record) or roll back (then claims the key itself).
  */
 export async function claimIdempotencyKey(
-  tx: Executor,
+  tx: Queryable,
   claim: { userId: number; key: string; fingerprint: string; ttlSeconds: number },
 ): Promise<IdempotencyRecord | null> {
   const { userId, key, fingerprint, ttlSeconds } = claim;
-  const [inserted] = await rows(
-    tx,
-    sql`INSERT INTO shop_idempotency_keys (user_id, key, fingerprint)
-        VALUES (${userId}, ${key}, ${fingerprint})
-        ON CONFLICT (user_id, key) DO NOTHING RETURNING 1`,
-  );
+  const [inserted] = await tx.query(CLAIM_KEY, [userId, key, fingerprint]);
   if (inserted) return null;
-  const [row] = await rows<{
-    fingerprint: string;
-    outcome: string | null;
-    message: string | null;
-    expired: boolean;
-  }>(
-    tx,
-    sql`SELECT fingerprint, outcome, message,
-               created_at < now() - make_interval(secs => ${ttlSeconds}) AS expired
-        FROM shop_idempotency_keys WHERE user_id = ${userId} AND key = ${key} FOR UPDATE`,
-  );
+  const [row] = await tx.query<IdempotencyRecord>(READ_KEY, [userId, key, ttlSeconds]);
   if (!row) throw new Error('idempotency key vanished while locked');
   return row;
 }
 
 /** Re-arms an expired key for a new first use. */
 export async function renewIdempotencyKey(
-  tx: Executor,
+  tx: Queryable,
   claim: { userId: number; key: string; fingerprint: string },
 ): Promise<void> {
-  await tx.execute(
-    sql`UPDATE shop_idempotency_keys
-        SET fingerprint = ${claim.fingerprint}, outcome = NULL, message = NULL, created_at = now()
-        WHERE user_id = ${claim.userId} AND key = ${claim.key}`,
-  );
+  await tx.query(RENEW_KEY, [claim.userId, claim.key, claim.fingerprint]);
 }
 
 export async function recordIdempotentOutcome(
-  tx: Executor,
+  tx: Queryable,
   record: { userId: number; key: string; outcome: string; message: string | null },
 ): Promise<void> {
-  await tx.execute(
-    sql`UPDATE shop_idempotency_keys SET outcome = ${record.outcome}, message = ${record.message}
-        WHERE user_id = ${record.userId} AND key = ${record.key}`,
-  );
+  await tx.query(RECORD_OUTCOME, [record.userId, record.key, record.outcome, record.message]);
 }
 
 /** Forgets keys past their retention, a bounded batch at a time; returns how many went. */
 export async function deleteExpiredIdempotencyKeys(
-  db: Executor,
+  db: Queryable,
   ttlSeconds: number,
   batchMax: number,
 ): Promise<number> {
-  const deleted = await rows(
-    db,
-    sql`DELETE FROM shop_idempotency_keys WHERE ctid IN (
-          SELECT ctid FROM shop_idempotency_keys
-          WHERE created_at < now() - make_interval(secs => ${ttlSeconds}) LIMIT ${batchMax}
-        ) RETURNING 1`,
-  );
+  const deleted = await db.query(SWEEP_KEYS, [ttlSeconds, batchMax]);
   return deleted.length;
 }
+
+const FIND_CREDENTIALS = statement(
+  'shop_find_credentials',
+  'SELECT id, password_hash FROM shop_users WHERE username = $1',
+);
+
+const INSERT_USER = statement(
+  'shop_insert_user',
+  `INSERT INTO shop_users (username, password_hash, balance) VALUES ($1, $2, $3)
+   ON CONFLICT (username) DO NOTHING RETURNING id`,
+);
+
+const READ_INFO = statement(
+  'shop_read_info',
+  `SELECT u.balance,
+     COALESCE((SELECT json_agg(json_build_object('type', i.item, 'quantity', i.quantity)
+                               ORDER BY i.item)
+               FROM shop_inventory i WHERE i.user_id = u.id), '[]'::json) AS inventory,
+     COALESCE((SELECT json_agg(json_build_object('fromUser', f.username, 'amount', t.amount)
+                               ORDER BY f.username)
+               FROM shop_transfer_totals t JOIN shop_users f ON f.id = t.from_user_id
+               WHERE t.to_user_id = u.id), '[]'::json) AS received,
+     COALESCE((SELECT json_agg(json_build_object('toUser', r.username, 'amount', t.amount)
+                               ORDER BY r.username)
+               FROM shop_transfer_totals t JOIN shop_users r ON r.id = t.to_user_id
+               WHERE t.from_user_id = u.id), '[]'::json) AS sent
+   FROM shop_users u WHERE u.id = $1`,
+);
+
+const BUY = statement(
+  'shop_buy',
+  `WITH debit AS (
+     UPDATE shop_users SET balance = balance - $3::bigint
+     WHERE id = $1 AND balance >= $3::bigint RETURNING id
+   ), purchase AS (
+     INSERT INTO shop_purchases (user_id, item, price)
+     SELECT id, $2, $3 FROM debit RETURNING user_id
+   ), owned AS (
+     INSERT INTO shop_inventory (user_id, item, quantity)
+     SELECT user_id, $2, 1 FROM purchase
+     ON CONFLICT (user_id, item) DO UPDATE SET quantity = shop_inventory.quantity + 1
+     RETURNING 1
+   )
+   SELECT (SELECT count(*) FROM owned)::int AS bought,
+          EXISTS (SELECT 1 FROM shop_users WHERE id = $1) AS known`,
+);
+
+const LOCK_PARTIES = statement(
+  'shop_lock_parties',
+  `SELECT id, username, balance FROM shop_users
+   WHERE id = $1 OR username = $2
+   ORDER BY id FOR UPDATE`,
+);
+
+const TRANSFER = statement(
+  'shop_transfer',
+  `WITH moved AS (
+     UPDATE shop_users
+     SET balance = balance + CASE WHEN id = $1 THEN -$3::bigint ELSE $3::bigint END
+     WHERE id IN ($1, $2) RETURNING id
+   ), ledger AS (
+     INSERT INTO shop_transfers (from_user_id, to_user_id, amount)
+     VALUES ($1, $2, $3::bigint) RETURNING id
+   ), total AS (
+     INSERT INTO shop_transfer_totals (from_user_id, to_user_id, amount)
+     VALUES ($1, $2, $3::bigint)
+     ON CONFLICT (from_user_id, to_user_id)
+     DO UPDATE SET amount = shop_transfer_totals.amount + EXCLUDED.amount
+     RETURNING 1
+   )
+   SELECT (SELECT count(*) FROM moved)::int + (SELECT count(*) FROM ledger)::int
+        + (SELECT count(*) FROM total)::int AS moved`,
+);
+
+const CLAIM_KEY = statement(
+  'shop_claim_key',
+  `INSERT INTO shop_idempotency_keys (user_id, key, fingerprint) VALUES ($1, $2, $3)
+   ON CONFLICT (user_id, key) DO NOTHING RETURNING 1`,
+);
+
+const READ_KEY = statement(
+  'shop_read_key',
+  `SELECT fingerprint, outcome, message,
+          created_at < now() - make_interval(secs => $3) AS expired
+   FROM shop_idempotency_keys WHERE user_id = $1 AND key = $2 FOR UPDATE`,
+);
+
+const RENEW_KEY = statement(
+  'shop_renew_key',
+  `UPDATE shop_idempotency_keys
+   SET fingerprint = $3, outcome = NULL, message = NULL, created_at = now()
+   WHERE user_id = $1 AND key = $2`,
+);
+
+const RECORD_OUTCOME = statement(
+  'shop_record_outcome',
+  `UPDATE shop_idempotency_keys SET outcome = $3, message = $4
+   WHERE user_id = $1 AND key = $2`,
+);
+
+const SWEEP_KEYS = statement(
+  'shop_sweep_keys',
+  `DELETE FROM shop_idempotency_keys WHERE ctid IN (
+     SELECT ctid FROM shop_idempotency_keys
+     WHERE created_at < now() - make_interval(secs => $1) LIMIT $2
+   ) RETURNING 1`,
+);

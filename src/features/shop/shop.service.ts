@@ -2,10 +2,9 @@
 // each optionally made idempotent by a client's key. Refusals are AppErrors from the catalogue.
 import {
   type Database,
-  type Executor,
+  type Queryable,
   SQLSTATE_FOREIGN_KEY_VIOLATION,
   sqlState,
-  type Tx,
 } from '../../platform/database.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { TokenSubject } from '../../platform/tokens.ts';
@@ -46,13 +45,17 @@ export function createShopService(deps: {
 }): ShopService {
   const { database, idempotencyTtlSeconds } = deps;
 
-  async function purchase(db: Executor, user: TokenSubject, item: string, price: number) {
+  async function purchase(db: Queryable, user: TokenSubject, item: string, price: number) {
     const outcome = await repository.buy(db, { userId: user.userId, item, price });
     if (outcome === 'no-user') throw new AppError(shopErrors.USER_GONE);
     return outcome === 'insufficient' ? new AppError(shopErrors.INSUFFICIENT_COINS) : null;
   }
 
-  async function send(tx: Tx, user: TokenSubject, { toUser, amount }: SendCoin): Promise<Refusal> {
+  async function send(
+    tx: Queryable,
+    user: TokenSubject,
+    { toUser, amount }: SendCoin,
+  ): Promise<Refusal> {
     const parties = await repository.lockParties(tx, user.userId, toUser);
     const sender = parties.find((party) => party.id === user.userId);
     if (!sender) throw new AppError(shopErrors.USER_GONE);
@@ -73,7 +76,7 @@ export function createShopService(deps: {
     user: TokenSubject,
     key: string,
     fingerprint: string,
-    work: (tx: Tx) => Promise<Refusal>,
+    work: (tx: Queryable) => Promise<Refusal>,
   ): Promise<ChangeResult> {
     const claim = { userId: user.userId, key, fingerprint };
     let result: { refusal: Refusal; replayed: boolean };
@@ -111,7 +114,7 @@ export function createShopService(deps: {
 
   return {
     async info(user) {
-      const view = await repository.readInfo(database.db, user.userId);
+      const view = await repository.readInfo(database, user.userId);
       if (!view) throw new AppError(shopErrors.USER_GONE);
       return view;
     },
@@ -122,7 +125,7 @@ export function createShopService(deps: {
       if (idempotencyKey !== null) {
         return once(user, idempotencyKey, `buy ${item}`, (tx) => purchase(tx, user, item, price));
       }
-      const refusal = await purchase(database.db, user, item, price);
+      const refusal = await purchase(database, user, item, price);
       if (refusal) throw refusal;
       return { replayed: false };
     },
@@ -143,7 +146,7 @@ export function createShopService(deps: {
       let total = 0;
       for (let batch = 0; batch < SWEEP_BATCHES_MAX; batch += 1) {
         const deleted = await repository.deleteExpiredIdempotencyKeys(
-          database.db,
+          database,
           idempotencyTtlSeconds,
           SWEEP_BATCH_MAX,
         );
