@@ -18,12 +18,6 @@ export interface InfoView {
 
 export type PurchaseOutcome = 'bought' | 'insufficient' | 'no-user';
 
-export interface Party {
-  readonly id: number;
-  readonly username: string;
-  readonly balance: number;
-}
-
 export interface IdempotencyRecord {
   readonly fingerprint: string;
   readonly outcome: string | null;
@@ -85,31 +79,28 @@ export async function buy(
   return row?.known ? 'insufficient' : 'no-user';
 }
 
-/**
- * Locks the sender and the recipient (found by name) in id order, whichever is which, so that
- * A→B racing B→A queue on the same first lock instead of deadlocking.
- */
-export async function lockParties(
-  tx: Queryable,
-  senderId: number,
-  recipientName: string,
-): Promise<Party[]> {
-  const found = await tx.query<{ id: number; username: string; balance: unknown }>(LOCK_PARTIES, [
-    senderId,
-    recipientName,
-  ]);
-  return found.map((r) => ({ id: r.id, username: r.username, balance: toSafeInteger(r.balance) }));
-}
+export type TransferOutcome =
+  | 'OK'
+  | 'USER_GONE'
+  | 'SELF_TRANSFER'
+  | 'UNKNOWN_RECIPIENT'
+  | 'INSUFFICIENT_COINS';
 
-/** Moves coins between two rows already locked by lockParties, and records the transfer. */
+/**
+ * Moves coins from a user to another (found by name) with the shop_transfer function of
+ * migrations/0001: it locks both in id order, checks, moves and records, in one round trip.
+ */
 export async function transfer(
-  tx: Queryable,
-  move: { fromId: number; toId: number; amount: number },
-): Promise<void> {
-  const { fromId, toId, amount } = move;
-  const [row] = await tx.query<{ moved: number }>(TRANSFER, [fromId, toId, amount]);
-  // Both rows are locked by this transaction, so anything but 2 + 1 + 1 rows is a bug.
-  if (row?.moved !== 4) throw new Error(`transfer touched ${row?.moved} rows instead of 4`);
+  db: Queryable,
+  move: { senderId: number; recipientName: string; amount: number },
+): Promise<TransferOutcome> {
+  const [row] = await db.query<{ outcome: TransferOutcome }>(TRANSFER, [
+    move.senderId,
+    move.recipientName,
+    move.amount,
+  ]);
+  if (!row) throw new Error('shop_transfer returned no row');
+  return row.outcome;
 }
 
 /**
@@ -200,31 +191,9 @@ const BUY = statement(
           EXISTS (SELECT 1 FROM shop_users WHERE id = $1) AS known`,
 );
 
-const LOCK_PARTIES = statement(
-  'shop_lock_parties',
-  `SELECT id, username, balance FROM shop_users
-   WHERE id = $1 OR username = $2
-   ORDER BY id FOR UPDATE`,
-);
-
 const TRANSFER = statement(
   'shop_transfer',
-  `WITH moved AS (
-     UPDATE shop_users
-     SET balance = balance + CASE WHEN id = $1 THEN -$3::bigint ELSE $3::bigint END
-     WHERE id IN ($1, $2) RETURNING id
-   ), ledger AS (
-     INSERT INTO shop_transfers (from_user_id, to_user_id, amount)
-     VALUES ($1, $2, $3::bigint) RETURNING id
-   ), total AS (
-     INSERT INTO shop_transfer_totals (from_user_id, to_user_id, amount)
-     VALUES ($1, $2, $3::bigint)
-     ON CONFLICT (from_user_id, to_user_id)
-     DO UPDATE SET amount = shop_transfer_totals.amount + EXCLUDED.amount
-     RETURNING 1
-   )
-   SELECT (SELECT count(*) FROM moved)::int + (SELECT count(*) FROM ledger)::int
-        + (SELECT count(*) FROM total)::int AS moved`,
+  'SELECT shop_transfer($1, $2, $3::bigint) AS outcome',
 );
 
 const CLAIM_KEY = statement(

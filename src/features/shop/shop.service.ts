@@ -51,21 +51,22 @@ export function createShopService(deps: {
     return outcome === 'insufficient' ? new AppError(shopErrors.INSUFFICIENT_COINS) : null;
   }
 
-  async function send(
-    tx: Queryable,
-    user: TokenSubject,
-    { toUser, amount }: SendCoin,
-  ): Promise<Refusal> {
-    const parties = await repository.lockParties(tx, user.userId, toUser);
-    const sender = parties.find((party) => party.id === user.userId);
-    if (!sender) throw new AppError(shopErrors.USER_GONE);
-    if (sender.username === toUser) return new AppError(shopErrors.SELF_TRANSFER);
-    const recipient = parties.find((party) => party.username === toUser);
-    if (!recipient)
-      return new AppError(shopErrors.UNKNOWN_RECIPIENT, `unknown recipient: ${toUser}`);
-    if (sender.balance < amount) return new AppError(shopErrors.INSUFFICIENT_COINS);
-    await repository.transfer(tx, { fromId: sender.id, toId: recipient.id, amount });
-    return null;
+  async function send(db: Queryable, user: TokenSubject, request: SendCoin): Promise<Refusal> {
+    const outcome = await repository.transfer(db, {
+      senderId: user.userId,
+      recipientName: request.toUser,
+      amount: request.amount,
+    });
+    switch (outcome) {
+      case 'OK':
+        return null;
+      case 'USER_GONE':
+        throw new AppError(shopErrors.USER_GONE);
+      case 'UNKNOWN_RECIPIENT':
+        return new AppError(shopErrors.UNKNOWN_RECIPIENT, `unknown recipient: ${request.toUser}`);
+      default:
+        return new AppError(shopErrors[outcome]);
+    }
   }
 
   /**
@@ -137,7 +138,7 @@ export function createShopService(deps: {
         const fingerprint = `send ${request.amount} ${JSON.stringify(request.toUser)}`;
         return once(user, idempotencyKey, fingerprint, (tx) => send(tx, user, request));
       }
-      const refusal = await database.transaction((tx) => send(tx, user, request));
+      const refusal = await send(database, user, request);
       if (refusal) throw refusal;
       return { replayed: false };
     },
