@@ -191,10 +191,7 @@ const BUY = statement(
           EXISTS (SELECT 1 FROM shop_users WHERE id = $1) AS known`,
 );
 
-const TRANSFER = statement(
-  'shop_transfer',
-  'SELECT shop_transfer($1, $2, $3::bigint) AS outcome',
-);
+const TRANSFER = statement('shop_transfer', 'SELECT shop_transfer($1, $2, $3::bigint) AS outcome');
 
 const CLAIM_KEY = statement(
   'shop_claim_key',
