@@ -1,5 +1,6 @@
-// Owns the benchmark run: starts the servers and the fault proxy, seeds Redis, drives every
-// scenario with autocannon for several runs, and reports medians, ratios to hello-world and targets.
+// Owns the benchmark run: starts the servers and the fault proxy, seeds Redis and the shop's
+// database, drives every scenario with autocannon for several runs, runs the shop's fixed-rate SLI,
+// and reports medians, ratios to hello-world and targets.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { FaultProxy } from '../test/support/fault-proxy.ts';
+import { type CpuShares, cpuShares, cpuSnapshot } from './cpu.ts';
 import { HarnessError, REPO_ROOT, type ServerProcess, startServer } from './processes.ts';
 import {
   type BenchContext,
@@ -22,21 +24,59 @@ import {
   type ServerName,
   send,
   storeOperations,
+  urlOf,
 } from './scenarios.ts';
+import {
+  ADMIN_DATABASE_URL,
+  AUTH_WARM_USERS,
+  BENCH_DATABASE,
+  benchJwtSecret,
+  COLD_AUTH_CONNECTIONS,
+  coldLoginsUsed,
+  createBenchDatabase,
+  dropBenchDatabase,
+  SEED_USERS,
+  SHOP_SCENARIOS,
+  type ShopFixture,
+  seedShop,
+  shownUrl,
+} from './shop.ts';
+import { renderSli, runSli, SLI_NAME, type SliRun, sliVerdicts } from './shop-sli.ts';
 
 interface Options {
   readonly duration: number;
   readonly runs: number;
   readonly connections: number;
   readonly warmup: number;
+  /** The shop SLI's run at a fixed 1,000 req/s; 0 skips it. */
+  readonly sliSeconds: number;
+  /** Each step of the shop SLI's rate search. */
+  readonly stepSeconds: number;
+  /** Scenario names and groups to run (hello always runs); null: everything. */
+  readonly only: readonly string[] | null;
 }
 
-const OPTION_LIMITS: Readonly<Record<keyof Options, readonly [number, number, string]>> = {
-  duration: [1, 600, '10'],
-  runs: [1, 20, '3'],
-  connections: [1, 1_000, '50'],
-  warmup: [0, 60, '2'],
+type NumericOption = 'duration' | 'runs' | 'connections' | 'warmup' | 'sliSeconds' | 'stepSeconds';
+
+/** Flag, minimum, maximum and default of each numeric option. */
+const OPTION_LIMITS: Readonly<Record<NumericOption, readonly [string, number, number, string]>> = {
+  duration: ['duration', 1, 600, '10'],
+  runs: ['runs', 1, 20, '3'],
+  connections: ['connections', 1, 1_000, '50'],
+  warmup: ['warmup', 0, 60, '2'],
+  sliSeconds: ['sli-seconds', 0, 600, '60'],
+  stepSeconds: ['step-seconds', 1, 60, '5'],
 };
+
+const ALL_SCENARIOS: readonly Scenario[] = [...SCENARIOS, ...SHOP_SCENARIOS];
+/** Names --only accepts besides the scenarios' own. */
+const GROUPS: Readonly<Record<string, readonly string[]>> = {
+  scoring: SCENARIOS.map((s) => s.name),
+  shop: [...SHOP_SCENARIOS.map((s) => s.name), SLI_NAME],
+};
+const USAGE =
+  'usage: npm run bench -- [--duration S] [--runs N] [--connections C] [--warmup S] ' +
+  '[--sli-seconds S] [--step-seconds S] [--only scoring|shop|shop-sli|<scenario>,...]';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
 // The service reads these too (the children inherit the environment), so the targets follow them.
@@ -48,6 +88,10 @@ const SETTLE_MS = 500;
 const SCORE_HIT_MIN_RATIO = 0.25;
 const BLACKHOLED_P99_MAX_MS = 10;
 const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
+/** The service remembers a verified login this long (its default); shop-auth must fit in it. */
+const AUTH_CACHE_TTL_SECONDS = Number(process.env.SHOP_AUTH_CACHE_TTL_SECONDS || 60);
+/** Warming shop-auth's users (about 2 s) and its sanity request come before the warm-up. */
+const AUTH_WARM_MARGIN_SECONDS = 5;
 
 interface Measurement {
   readonly run: number;
@@ -72,6 +116,8 @@ interface Measurement {
   readonly loadAverage: number;
   /** The service's store and cache operations during the load, by "role op outcome". */
   readonly storeOperations: Readonly<Record<string, number>>;
+  /** Cores the server, PostgreSQL, the bench and the rest used during the load. */
+  readonly cpu: CpuShares;
   readonly raw: autocannon.Result;
 }
 
@@ -90,6 +136,8 @@ interface Row {
 interface Verdict {
   readonly target: string;
   readonly pass: boolean;
+  /** Neither: the measurement could not decide (e.g. the load generator fell behind). */
+  readonly inconclusive?: boolean;
   readonly detail: string;
 }
 
@@ -101,6 +149,9 @@ const state: {
   loading: autocannon.Instance | null;
   cleaning: Promise<void> | null;
   cleaned: { deleted: number; scoreKeys: number } | null;
+  /** Whether the bench database exists and must be dropped at the end. */
+  database: boolean;
+  databaseDropped: boolean;
   interrupted: boolean;
 } = {
   servers: [],
@@ -110,6 +161,8 @@ const state: {
   loading: null,
   cleaning: null,
   cleaned: null,
+  database: false,
+  databaseDropped: false,
   interrupted: false,
 };
 
@@ -118,28 +171,51 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 function parseOptions(argv: readonly string[]): Options {
   const { values } = parseArgs({
     args: [...argv],
-    options: Object.fromEntries(
-      Object.entries(OPTION_LIMITS).map(([name, [, , fallback]]) => [
-        name,
-        { type: 'string', default: fallback },
-      ]),
-    ) as Record<keyof Options, { type: 'string'; default: string }>,
+    options: {
+      ...(Object.fromEntries(
+        Object.values(OPTION_LIMITS).map(([flag, , , fallback]) => [
+          flag,
+          { type: 'string', default: fallback },
+        ]),
+      ) as Record<string, { type: 'string'; default: string }>),
+      only: { type: 'string' },
+    },
     strict: true,
   });
-  const read = (name: keyof Options): number => {
-    const [min, max] = OPTION_LIMITS[name];
-    const value = Number(values[name]);
+  const given = values as Record<string, string | undefined>;
+  const read = (name: NumericOption): number => {
+    const [flag, min, max] = OPTION_LIMITS[name];
+    const value = Number(given[flag]);
     if (!Number.isInteger(value) || value < min || value > max) {
-      throw new HarnessError(`--${name} must be an integer from ${min} to ${max}`);
+      throw new HarnessError(`--${flag} must be an integer from ${min} to ${max}`);
     }
     return value;
   };
+  const only = typeof given.only === 'string' ? given.only.split(',').map((n) => n.trim()) : null;
+  const known = new Set([...ALL_SCENARIOS.map((s) => s.name), ...Object.keys(GROUPS), SLI_NAME]);
+  const unknown = only?.filter((name) => !known.has(name)) ?? [];
+  if (unknown.length > 0) {
+    throw new HarnessError(
+      `--only: unknown ${unknown.join(', ')} (known: ${[...known].join(', ')})`,
+    );
+  }
   return {
     duration: read('duration'),
     runs: read('runs'),
     connections: read('connections'),
     warmup: read('warmup'),
+    sliSeconds: read('sliSeconds'),
+    stepSeconds: read('stepSeconds'),
+    only,
   };
+}
+
+/** The scenarios --only asks for, with the hello baseline always first; and whether the SLI runs. */
+function selection(options: Options): { scenarios: readonly Scenario[]; sli: boolean } {
+  if (options.only === null) return { scenarios: ALL_SCENARIOS, sli: true };
+  const names = new Set(options.only.flatMap((name) => GROUPS[name] ?? [name]));
+  names.add('hello');
+  return { scenarios: ALL_SCENARIOS.filter((s) => names.has(s.name)), sli: names.has(SLI_NAME) };
 }
 
 async function connectRedis(url: string): Promise<Redis> {
@@ -198,6 +274,14 @@ function cleanup(): Promise<void> {
     // Servers first, so that nothing writes under the prefix while it is being deleted.
     await Promise.allSettled(state.servers.map((server) => server.stop()));
     if (state.proxy) await Promise.race([state.proxy.close(), sleep(2_000)]);
+    if (state.database) {
+      try {
+        await dropBenchDatabase();
+        state.databaseDropped = true;
+      } catch (err) {
+        log(`could not drop the bench database ${BENCH_DATABASE}: ${String(err)}`);
+      }
+    }
     if (state.redis) {
       try {
         state.cleaned = await deleteKeys(state.redis, state.prefix);
@@ -228,9 +312,31 @@ function loadOnce(
     headers: plan.method === 'POST' ? { 'content-type': 'application/json' } : {},
   };
   const next = plan.nextBody;
-  const opts: autocannon.Options = next
-    ? { ...base, requests: [{ setupRequest: (request) => ({ ...request, body: next() }) }] }
-    : { ...base, body: plan.body };
+  const nextRequest = plan.next;
+  const opts: autocannon.Options = nextRequest
+    ? {
+        ...base,
+        requests: [
+          {
+            // A new headers object each time: autocannon writes Content-Length into it, and a
+            // GET must not inherit the length of the POST before it.
+            setupRequest: (request) => {
+              const spec = nextRequest();
+              const json = spec.body === undefined ? {} : { 'content-type': 'application/json' };
+              return {
+                ...request,
+                method: spec.method,
+                path: spec.path,
+                headers: { ...spec.headers, ...json },
+                body: spec.body ?? '',
+              };
+            },
+          },
+        ],
+      }
+    : next
+      ? { ...base, requests: [{ setupRequest: (request) => ({ ...request, body: next() }) }] }
+      : { ...base, body: plan.body };
   return new Promise((resolve, reject) => {
     // autocannon stops on its own after `duration`; this is the bound if it does not.
     const watchdog = setTimeout(
@@ -252,14 +358,14 @@ function loadOnce(
 async function measure(
   scenario: Scenario,
   ctx: BenchContext,
-  servers: Readonly<Record<ServerName, ServerProcess>>,
+  servers: Readonly<Partial<Record<ServerName, ServerProcess>>>,
   options: Options,
   run: number,
 ): Promise<Measurement> {
   const loadAverage = loadavg()[0] ?? 0;
   await scenario.prepare?.(ctx);
-  const plan = scenario.plan();
-  const baseUrl = ctx.urls[scenario.server];
+  const plan = scenario.plan(ctx);
+  const baseUrl = urlOf(ctx, scenario.server);
   const first = await send(baseUrl, plan);
   const problem = scenario.check(first);
   if (problem) throw new HarnessError(`${scenario.name}: sanity check failed: ${problem}`);
@@ -267,15 +373,17 @@ async function measure(
     await loadOnce(baseUrl, plan, options.warmup, options, scenario.connections);
   const counted = scenario.server !== 'hello';
   const before = counted ? await storeOperations(baseUrl) : {};
+  const server = servers[scenario.server];
+  const cpuBefore = cpuSnapshot(server?.pid, BENCH_DATABASE);
   const result = await loadOnce(baseUrl, plan, options.duration, options, scenario.connections);
+  const cpu = cpuShares(cpuBefore, cpuSnapshot(server?.pid, BENCH_DATABASE));
   const after = counted ? await storeOperations(baseUrl) : {};
   const operations: Record<string, number> = {};
   for (const [key, value] of Object.entries(after)) {
     const delta = value - (before[key] ?? 0);
     if (delta > 0) operations[key] = delta;
   }
-  const server = servers[scenario.server];
-  if (server.exitStatus !== null) {
+  if (server && server.exitStatus !== null) {
     throw new HarnessError(
       `${server.name} died during ${scenario.name} (${server.exitStatus}):\n${server.output()}`,
     );
@@ -304,6 +412,7 @@ async function measure(
     firstAnswerMs: Math.round(first.ms * 10) / 10,
     loadAverage,
     storeOperations: operations,
+    cpu,
     raw: result,
   };
 }
@@ -320,7 +429,7 @@ function median(values: readonly number[]): number {
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
 
 function summarise(measurements: readonly Measurement[]): Row[] {
-  return SCENARIOS.map((scenario) => measurements.filter((m) => m.scenario === scenario.name))
+  return ALL_SCENARIOS.map((scenario) => measurements.filter((m) => m.scenario === scenario.name))
     .filter((ms) => ms.length > 0)
     .map((ms) => ({
       scenario: ms[0]?.scenario ?? '',
@@ -368,6 +477,58 @@ function renderTable(rows: readonly Row[]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
+const kernelPercent = (c: CpuShares) =>
+  (100 * (c.serviceSystem + c.postgresSystem)) / (c.service + c.postgres || 1);
+
+/**
+ * Where the shop's time goes: the CPU the service and PostgreSQL spent per answer, medians over
+ * runs, so that a missed target can be placed on the event loop or on the database.
+ */
+function renderShopCpu(measurements: readonly Measurement[]): string {
+  const names = SHOP_SCENARIOS.map((s) => s.name).filter((name) =>
+    measurements.some((m) => m.scenario === name),
+  );
+  if (names.length === 0) return '';
+  const header = [
+    'scenario',
+    'req/s',
+    'service cores',
+    'postgres cores',
+    'bench+other',
+    'service µs/req',
+    'postgres µs/req',
+    'kernel share',
+  ];
+  const cells = names.map((name) => {
+    const ms = measurements.filter((m) => m.scenario === name);
+    const perRequest = (cores: (c: CpuShares) => number) =>
+      Math.round(median(ms.map((m) => (cores(m.cpu) * 1e6) / m.rps))).toLocaleString('en-US');
+    return [
+      name,
+      Math.round(median(ms.map((m) => m.rps))).toLocaleString('en-US'),
+      median(ms.map((m) => m.cpu.service)).toFixed(2),
+      median(ms.map((m) => m.cpu.postgres)).toFixed(2),
+      median(ms.map((m) => m.cpu.bench + m.cpu.other)).toFixed(2),
+      perRequest((c) => c.service),
+      perRequest((c) => c.postgres),
+      `${Math.round(median(ms.map((m) => kernelPercent(m.cpu))))} %`,
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
+  const line = (c: readonly string[]) =>
+    c
+      .map((text, i) => (i === 0 ? text.padEnd(widths[i] ?? 0) : text.padStart(widths[i] ?? 0)))
+      .join('  ');
+  return [
+    "CPU during the shop loads (medians; cores used on average; postgres: the bench database's " +
+      "backends and the server's own processes; bench+other: the load generator and the rest of " +
+      'the machine; kernel share: of the service and postgres time, the part spent in the kernel):',
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...cells.map(line),
+  ].join('\n');
+}
+
 function judge(rows: readonly Row[], measurements: readonly Measurement[]): Verdict[] {
   const row = (name: string) => rows.find((r) => r.scenario === name);
   const of = (name: string) => measurements.filter((m) => m.scenario === name);
@@ -404,13 +565,50 @@ function judge(rows: readonly Row[], measurements: readonly Measurement[]): Verd
       detail: `median p99 ${formatMs(r.p99)} ms (worst run ${formatMs(worstP99(name))} ms); ${unavailable}/${r.requests} answered 503, ${r.errors} errors`,
     });
   }
+  const shop = rows.filter((r) => r.scenario.startsWith('shop-'));
+  if (shop.length > 0) {
+    const failing = shop.filter(
+      (r) => r.non2xx > 0 || r.errors > 0 || count(r.scenario, '200') !== r.requests,
+    );
+    verdicts.push({
+      target: 'shop-* every answer 200, no errors',
+      pass: failing.length === 0,
+      detail:
+        failing.length === 0
+          ? `${sum(shop.map((r) => r.requests)).toLocaleString('en-US')} answers, all 200`
+          : failing
+              .map((r) => {
+                const seen = new Set(of(r.scenario).flatMap((m) => Object.keys(m.statusCodes)));
+                const codes = [...seen]
+                  .filter((code) => code !== '200')
+                  .map((code) => `${code}: ${count(r.scenario, code)}`)
+                  .join(', ');
+                return `${r.scenario}: ${r.non2xx} non-2xx (${codes || 'none'}), ${r.errors} errors`;
+              })
+              .join('; '),
+    });
+  }
   return verdicts;
 }
 
 /** Context a reader needs to interpret the numbers, printed under the verdicts. */
-function notes(rows: readonly Row[], measurements: readonly Measurement[]): string[] {
+function notes(
+  rows: readonly Row[],
+  measurements: readonly Measurement[],
+  options: Options,
+  fixture: ShopFixture | null,
+): string[] {
   const found: string[] = [];
-  const few = SCENARIOS.filter((s) => s.connections !== undefined).map((s) => s.name);
+  if (fixture?.autovacuumOff) {
+    found.push(
+      'PostgreSQL runs with autovacuum off: the bench ran VACUUM (ANALYZE) on the shop tables ' +
+        'before each shop load, as autovacuum would; without it /api/info degrades as history grows.',
+    );
+  }
+  const ran = new Set(rows.map((r) => r.scenario));
+  const few = SCENARIOS.filter((s) => s.connections !== undefined && ran.has(s.name)).map(
+    (s) => s.name,
+  );
   if (few.length > 0) {
     found.push(
       `${few.join(', ')} use ${LATENCY_CONNECTIONS} connections: their latencies are a request's ` +
@@ -425,8 +623,30 @@ function notes(rows: readonly Row[], measurements: readonly Measurement[]): stri
         'the same load with a healthy cache (score-miss-latency): the machine was busy if both are high.',
     );
   }
+  const cold = rows.find((r) => r.scenario === 'shop-auth-cold');
+  if (cold) {
+    const used = coldLoginsUsed();
+    found.push(
+      `shop-auth-cold is the cost of a login the service has not verified before (a full scrypt): ` +
+        `${Math.round(cold.rps)} logins/s on ${COLD_AUTH_CONNECTIONS} connections, p50 ` +
+        `${formatMs(cold.p50)} ms, p99 ${formatMs(cold.p99)} ms; shop-auth cycles over ` +
+        `${AUTH_WARM_USERS} users the service already remembers.` +
+        (used.wrapped
+          ? ' The never-logged-in users ran out: some cold logins were remembered.'
+          : ''),
+    );
+  }
+  if (ran.has('shop-auth')) {
+    const window = options.warmup + options.duration;
+    if (window + AUTH_WARM_MARGIN_SECONDS > AUTH_CACHE_TTL_SECONDS) {
+      found.push(
+        `shop-auth: warm-up and load (${window} s) may outlast the service's memory of a login ` +
+          `(SHOP_AUTH_CACHE_TTL_SECONDS=${AUTH_CACHE_TTL_SECONDS}): late logins then pay scrypt again.`,
+      );
+    }
+  }
   // The service's own counters say whether a scenario measured the path it is named after.
-  for (const scenario of SCENARIOS) {
+  for (const scenario of SCENARIOS.filter((s) => ran.has(s.name))) {
     const ofScenario = measurements.filter((m) => m.scenario === scenario.name);
     const total = (outcome: string) =>
       sum(ofScenario.map((m) => m.storeOperations[`cache get ${outcome}`] ?? 0));
@@ -469,8 +689,15 @@ function writeResults(report: object): string {
   return file;
 }
 
-/** The baseline, the service on Redis, and the service on Redis through the fault proxy. */
-async function startServers(proxy: FaultProxy): Promise<Record<ServerName, ServerProcess>> {
+/**
+ * The baseline, the service on Redis, the service on Redis through the fault proxy, and the
+ * service the shop is measured on; only those the selected scenarios need.
+ */
+async function startServers(
+  proxy: FaultProxy,
+  needed: ReadonlySet<ServerName>,
+  database: { readonly url: string; readonly jwtSecret: string },
+): Promise<Partial<Record<ServerName, ServerProcess>>> {
   const serviceEnv = (redisUrl: string) => ({
     LOG_LEVEL: 'warn',
     REDIS_URL: redisUrl,
@@ -478,15 +705,22 @@ async function startServers(proxy: FaultProxy): Promise<Record<ServerName, Serve
     SCORING_CACHE_URL: '',
     SCORING_STORE_URL: '',
     SCORING_KEY_PREFIX: state.prefix,
+    // Service mode on PostgreSQL for every service process: without it each would open the
+    // embedded PGlite under ./data, and two processes must never share that directory.
+    DATABASE_URL: database.url,
+    JWT_SECRET: database.jwtSecret,
   });
   const specs = [
     ['hello', 'bench/hello.ts', {}],
     ['service', 'src/main.ts', serviceEnv(REDIS_URL)],
     ['proxied', 'src/main.ts', serviceEnv(proxy.url())],
+    // Its own process, so that the shop's numbers do not carry the scoring loads' state.
+    ['shop', 'src/main.ts', serviceEnv(REDIS_URL)],
   ] as const;
   const servers: Partial<Record<ServerName, ServerProcess>> = {};
   // One at a time: a failure then names the server, and startups do not compete for the CPU.
   for (const [name, script, env] of specs) {
+    if (!needed.has(name)) continue;
     const server = await startServer({
       name,
       script,
@@ -497,14 +731,18 @@ async function startServers(proxy: FaultProxy): Promise<Record<ServerName, Serve
     servers[name] = server;
     log(`bench: ${name} (pid ${server.pid}) at ${server.url}`);
   }
-  return servers as Record<ServerName, ServerProcess>;
+  return servers;
 }
+
+const verdictLabel = (v: Verdict) => (v.pass ? 'PASS' : v.inconclusive ? 'INCONCLUSIVE' : 'FAIL');
 
 function printReport(
   rows: readonly Row[],
   verdicts: readonly Verdict[],
   measurements: readonly Measurement[],
+  sliRuns: readonly SliRun[],
   options: Options,
+  fixture: ShopFixture | null,
 ): void {
   const out = (text: string) => process.stdout.write(`${text}\n`);
   out(
@@ -517,9 +755,12 @@ function printReport(
       'over runs; "vs hello" is the median of per-run ratios.\n',
   );
   out(renderTable(rows));
+  const shopCpu = renderShopCpu(measurements);
+  if (shopCpu) out(`\n${shopCpu}`);
+  if (sliRuns.length > 0) out(`\n${renderSli(sliRuns)}`);
   out('\nTargets:');
-  for (const v of verdicts) out(`  ${v.pass ? 'PASS' : 'FAIL'}  ${v.target}: ${v.detail}`);
-  for (const note of notes(rows, measurements)) out(`  note  ${note}`);
+  for (const v of verdicts) out(`  ${verdictLabel(v)}  ${v.target}: ${v.detail}`);
+  for (const note of notes(rows, measurements, options, fixture)) out(`  note  ${note}`);
 }
 
 async function main(): Promise<number> {
@@ -528,13 +769,21 @@ async function main(): Promise<number> {
     options = parseOptions(process.argv.slice(2));
   } catch (err) {
     log(`bench: ${err instanceof Error ? err.message : String(err)}`);
-    log('usage: npm run bench -- [--duration S] [--runs N] [--connections C] [--warmup S]');
+    log(USAGE);
     return 2;
   }
+  const { scenarios, sli } = selection(options);
+  const needed = new Set<ServerName>(scenarios.map((s) => s.server));
+  if (sli) needed.add('shop');
   const startedAt = new Date();
   const measurements: Measurement[] = [];
+  const sliRuns: SliRun[] = [];
+  let fixture: ShopFixture | null = null;
+  // The database URL is the bench's own (set below) and the JWT secret is never recorded.
   const settings = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => /^(SCORING_|REDIS_)/.test(key)),
+    Object.entries(process.env).filter(([key]) =>
+      /^(SCORING_|REDIS_|SHOP_|DATABASE_(?!URL$))/.test(key),
+    ),
   );
   const report = (extra: object) => ({
     startedAt: startedAt.toISOString(),
@@ -547,10 +796,19 @@ async function main(): Promise<number> {
       git: gitDescription(),
       redis: REDIS_URL,
       keyPrefix: state.prefix,
+      postgres: shownUrl(ADMIN_DATABASE_URL),
+      database: BENCH_DATABASE,
       settings,
     },
-    scenarios: SCENARIOS.map(({ name, server, description }) => ({ name, server, description })),
+    scenarios: scenarios.map(({ name, server, description }) => ({ name, server, description })),
     measurements,
+    shop: fixture && {
+      seededUsers: fixture.users.length,
+      seedTimingsMs: fixture.timingsMs,
+      autovacuumOff: fixture.autovacuumOff,
+      coldLogins: coldLoginsUsed(),
+    },
+    sli: sliRuns,
     servers: Object.fromEntries(
       state.servers.map((s) => [s.name, { linesWritten: s.linesWritten, lastLines: s.output() }]),
     ),
@@ -568,19 +826,33 @@ async function main(): Promise<number> {
     state.redis = await connectRedis(REDIS_URL);
     await seedInterests(state.redis, state.prefix);
     state.proxy = await FaultProxy.start(REDIS_URL);
+    state.database = true;
+    const databaseUrl = await createBenchDatabase();
+    log(`bench: PostgreSQL database ${BENCH_DATABASE} at ${shownUrl(databaseUrl)}`);
+    const jwtSecret = benchJwtSecret();
 
-    const all = await startServers(state.proxy);
+    const all = await startServers(state.proxy, needed, { url: databaseUrl, jwtSecret });
+    if (all.shop) {
+      // After the start: the service creates its tables on the way up.
+      fixture = await seedShop(databaseUrl, jwtSecret);
+      const t = fixture.timingsMs;
+      log(
+        `bench: ${SEED_USERS.toLocaleString('en-US')} shop users seeded (scrypt ${Math.round(t.hash)} ms, ` +
+          `insert ${Math.round(t.insert)} ms, tokens ${Math.round(t.tokens)} ms)`,
+      );
+    }
     const ctx: BenchContext = {
-      urls: { hello: all.hello.url, service: all.service.url, proxied: all.proxied.url },
+      urls: Object.fromEntries(Object.entries(all).map(([name, server]) => [name, server.url])),
       proxy: state.proxy,
       windowMs: (options.warmup + options.duration) * 1_000,
       recoveryTimeoutMs: CACHE_COOLDOWN_MAX_MS + 10_000,
       log,
+      shop: fixture,
     };
 
     for (let run = 1; run <= options.runs; run++) {
       const ofRun: Measurement[] = [];
-      for (const scenario of SCENARIOS) {
+      for (const scenario of scenarios) {
         if (state.interrupted) throw new HarnessError('interrupted');
         const m = await measure(scenario, ctx, all, options, run);
         ofRun.push(m);
@@ -594,11 +866,31 @@ async function main(): Promise<number> {
       }
       const hello = ofRun.find((m) => m.scenario === 'hello')?.rps ?? Number.NaN;
       for (const m of ofRun) m.ratioToHello = m.rps / hello;
+      if (sli && fixture && all.shop) {
+        sliRuns.push(
+          await runSli({
+            run,
+            baseUrl: all.shop.url,
+            servicePid: all.shop.pid,
+            database: BENCH_DATABASE,
+            fixture,
+            stepSeconds: options.stepSeconds,
+            sustainedSeconds: options.sliSeconds,
+            log,
+            interrupted: () => state.interrupted,
+          }),
+        );
+        if (all.shop.exitStatus !== null) {
+          throw new HarnessError(
+            `shop died during ${SLI_NAME} (${all.shop.exitStatus}):\n${all.shop.output()}`,
+          );
+        }
+      }
     }
 
     const rows = summarise(measurements);
-    const verdicts = judge(rows, measurements);
-    printReport(rows, verdicts, measurements, options);
+    const verdicts = [...judge(rows, measurements), ...sliVerdicts(sliRuns)];
+    printReport(rows, verdicts, measurements, sliRuns, options, fixture);
     await cleanup();
     const cleaned = state.cleaned;
     if (cleaned) {
@@ -606,6 +898,9 @@ async function main(): Promise<number> {
         `\nCache keys written under the bench prefix: ${cleaned.scoreKeys.toLocaleString('en-US')}; ` +
           `${cleaned.deleted.toLocaleString('en-US')} keys deleted.\n`,
       );
+    }
+    if (state.databaseDropped) {
+      process.stdout.write(`Database ${BENCH_DATABASE} dropped.\n`);
     }
     const file = writeResults(
       report({ rows, verdicts, distinctBodies: distinctBodiesBuilt(), cleaned }),
@@ -616,7 +911,7 @@ async function main(): Promise<number> {
     if (state.interrupted) return 130;
     log(`\nbench failed: ${err instanceof Error ? err.message : String(err)}`);
     if (!(err instanceof HarnessError) && err instanceof Error && err.stack) log(err.stack);
-    if (measurements.length > 0) {
+    if (measurements.length > 0 || sliRuns.length > 0) {
       log(`partial results: ${writeResults(report({ failed: String(err) }))}`);
     }
     return 1;

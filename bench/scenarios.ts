@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import type { FaultProxy } from '../test/support/fault-proxy.ts';
 import { HarnessError } from './processes.ts';
+import type { ShopFixture } from './shop.ts';
 
 // The client side of the contract, written from the spec rather than imported from src/, so that
 // the bench authenticates exactly as an outside client would.
@@ -38,11 +39,11 @@ export const SEEDED_INTERESTS: Readonly<Record<string, readonly string[]>> = Obj
   ]),
 );
 
-export type ServerName = 'hello' | 'service' | 'proxied';
+export type ServerName = 'hello' | 'service' | 'proxied' | 'shop';
 
 export interface BenchContext {
-  /** Base URLs, http://127.0.0.1:<port>. */
-  readonly urls: Readonly<Record<ServerName, string>>;
+  /** Base URLs, http://127.0.0.1:<port>, of the servers this bench started (--only skips some). */
+  readonly urls: Readonly<Partial<Record<ServerName, string>>>;
   /** Sits between the `proxied` service and Redis. */
   readonly proxy: FaultProxy;
   /** How long one measurement (warm-up and load) lasts, for scenarios that depend on the clock. */
@@ -50,15 +51,26 @@ export interface BenchContext {
   /** How long the proxied service may take to find its cache and store again. */
   readonly recoveryTimeoutMs: number;
   readonly log: (line: string) => void;
+  /** The seeded shop users and their tokens; null when no shop scenario runs. */
+  readonly shop: ShopFixture | null;
 }
 
-export interface RequestPlan {
+/** One whole request; a JSON body is sent with its content type. */
+export interface RequestSpec {
   readonly method: 'GET' | 'POST';
   readonly path: string;
-  /** One body for every request. */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;
+}
+
+export interface RequestPlan extends RequestSpec {
   /** A fresh body for every request, for scenarios that must not be served from the cache. */
   readonly nextBody?: () => string;
+  /**
+   * A fresh request for every request (method, path, headers and body), for scenarios whose
+   * requests differ in more than the body: another user's token, another endpoint.
+   */
+  readonly next?: () => RequestSpec;
 }
 
 export interface Answer {
@@ -75,7 +87,7 @@ export interface Scenario {
   /** Puts the world in the state this scenario measures. */
   readonly prepare?: (ctx: BenchContext) => Promise<void>;
   /** Called after prepare, so that a token can depend on the clock. */
-  readonly plan: () => RequestPlan;
+  readonly plan: (ctx: BenchContext) => RequestPlan;
   /** What is wrong with one answer, or null when it is the answer this scenario expects. */
   readonly check: (answer: Answer) => string | null;
   /** What every cache read during the load should be, per the service's own counters. */
@@ -134,6 +146,13 @@ function distinctScoreBodies(tag: string): () => string {
 const interestsBody = () =>
   envelope('clients_interests', { client_ids: SEEDED_CLIENT_IDS, date: '19.07.2017' });
 
+/** The base URL of a server the bench started, or a harness error naming it. */
+export function urlOf(ctx: BenchContext, server: ServerName): string {
+  const url = ctx.urls[server];
+  if (url === undefined) throw new HarnessError(`the ${server} server is not running`);
+  return url;
+}
+
 /** Sends one request of the plan and reads the whole answer. */
 export async function send(
   baseUrl: string,
@@ -141,10 +160,16 @@ export async function send(
   timeoutMs = 10_000,
 ): Promise<Answer> {
   const startedAt = performance.now();
-  const body = plan.nextBody ? plan.nextBody() : plan.body;
-  const response = await fetch(baseUrl + plan.path, {
-    method: plan.method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+  const request: RequestSpec = plan.next
+    ? plan.next()
+    : { ...plan, body: plan.nextBody ? plan.nextBody() : plan.body };
+  const body = request.body;
+  const response = await fetch(baseUrl + request.path, {
+    method: request.method,
+    headers: {
+      ...request.headers,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body,
     signal: AbortSignal.timeout(timeoutMs),
   });
@@ -218,7 +243,8 @@ function expectStoreUnavailable(answer: Answer): string | null {
  * SCORING_CACHE_BREAKER_COOLDOWN_MAX_MS), and both links hold a live connection through the proxy.
  */
 async function restoreProxied(ctx: BenchContext): Promise<void> {
-  const { proxy, urls } = ctx;
+  const { proxy } = ctx;
+  const urls = { proxied: urlOf(ctx, 'proxied') };
   proxy.set('pass').delay(0);
   const warmBodies = distinctScoreBodies('restore');
   const deadline = Date.now() + ctx.recoveryTimeoutMs;

@@ -156,20 +156,27 @@ const INSERT_USER = statement(
    ON CONFLICT (username) DO NOTHING RETURNING id`,
 );
 
+// Counterparties' names are scalar subqueries on the primary key, which PostgreSQL never turns
+// into a join: without table statistics it planned the JOIN form as a hash join over all users
+// (12.6 ms instead of 0.3 ms, measured), and a prepared statement can keep such a plan.
 const READ_INFO = statement(
   'shop_read_info',
   `SELECT u.balance,
      COALESCE((SELECT json_agg(json_build_object('type', i.item, 'quantity', i.quantity)
                                ORDER BY i.item)
                FROM shop_inventory i WHERE i.user_id = u.id), '[]'::json) AS inventory,
-     COALESCE((SELECT json_agg(json_build_object('fromUser', f.username, 'amount', t.amount)
-                               ORDER BY f.username)
-               FROM shop_transfer_totals t JOIN shop_users f ON f.id = t.from_user_id
-               WHERE t.to_user_id = u.id), '[]'::json) AS received,
-     COALESCE((SELECT json_agg(json_build_object('toUser', r.username, 'amount', t.amount)
-                               ORDER BY r.username)
-               FROM shop_transfer_totals t JOIN shop_users r ON r.id = t.to_user_id
-               WHERE t.from_user_id = u.id), '[]'::json) AS sent
+     COALESCE((SELECT json_agg(json_build_object('fromUser', r.name, 'amount', r.amount)
+                               ORDER BY r.name)
+               FROM (SELECT (SELECT username FROM shop_users WHERE id = t.from_user_id) AS name,
+                            t.amount
+                     FROM shop_transfer_totals t WHERE t.to_user_id = u.id) r),
+              '[]'::json) AS received,
+     COALESCE((SELECT json_agg(json_build_object('toUser', s.name, 'amount', s.amount)
+                               ORDER BY s.name)
+               FROM (SELECT (SELECT username FROM shop_users WHERE id = t.to_user_id) AS name,
+                            t.amount
+                     FROM shop_transfer_totals t WHERE t.from_user_id = u.id) s),
+              '[]'::json) AS sent
    FROM shop_users u WHERE u.id = $1`,
 );
 
