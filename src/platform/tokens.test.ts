@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createSigner } from 'fast-jwt';
 import { describe, expect, test } from 'vitest';
-import { createTokens } from './tokens.ts';
+import { createTokens, developmentSecret } from './tokens.ts';
 
 const SECRET = 'unit-test-secret-of-32-characters!!';
 const tokens = createTokens({ secret: SECRET, ttlSeconds: 3600 });
@@ -46,5 +49,29 @@ describe('tokens', () => {
   ])('refuse claims that do not name a user — %o', (claims) => {
     const sign = createSigner({ key: SECRET, expiresIn: 60_000 });
     expect(tokens.verify(sign(claims))).toBe('invalid');
+  });
+});
+
+describe('the development secret', () => {
+  test('is generated once, readable by its owner only, and kept across calls', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coinworks-secret-'));
+    try {
+      const first = developmentSecret(join(dir, 'data'));
+      expect(first.length).toBeGreaterThanOrEqual(32);
+      expect(developmentSecret(join(dir, 'data'))).toBe(first);
+      expect(statSync(join(dir, 'data', 'jwt-secret')).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('refuses a kept secret shorter than 32 characters', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coinworks-secret-'));
+    try {
+      writeFileSync(join(dir, 'jwt-secret'), 'short');
+      expect(() => developmentSecret(dir)).toThrow(/shorter than 32 characters/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
