@@ -497,6 +497,11 @@ describe('the /api surface', () => {
     },
   );
 
+  test('an unknown URL is repeated in the message only up to 200 characters', async () => {
+    const response = await t.app.inject({ url: `/api/${'y'.repeat(500)}` });
+    expectError(response, 400, `no such endpoint: GET /api/${'y'.repeat(195)}…`);
+  });
+
   test('a URL the router cannot decode, or a parameter over its limit, is a 400 in the shop body', async () => {
     expectError(await t.app.inject({ url: '/api/buy/%E0%A4%A' }), 400, /not a valid url component/);
     expectError(

@@ -94,6 +94,8 @@ function responses(ok: object) {
   };
 }
 const empty = { description: 'done (empty body)', type: 'null' };
+/** How much of an unknown URL an error message repeats. */
+const URL_SHOWN_MAX = 200;
 
 export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOptions) {
   const { auth, service } = options;
@@ -104,7 +106,9 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
 
   app.setNotFoundHandler((request, reply) => {
     request.log.info({ url: request.url }, 'no such route');
-    return reply.code(400).send({ errors: `no such endpoint: ${request.method} ${request.url}` });
+    const url =
+      request.url.length > URL_SHOWN_MAX ? `${request.url.slice(0, URL_SHOWN_MAX)}…` : request.url;
+    return reply.code(400).send({ errors: `no such endpoint: ${request.method} ${url}` });
   });
 
   const replayed = (reply: FastifyReply, result: ChangeResult) => {
