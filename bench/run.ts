@@ -42,6 +42,7 @@ import {
   shownUrl,
 } from './shop.ts';
 import { renderSli, runSli, SLI_NAME, type SliRun, sliVerdicts } from './shop-sli.ts';
+import { median } from './stats.ts';
 
 interface Options {
   readonly duration: number;
@@ -417,15 +418,6 @@ async function measure(
   };
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  if (sorted.length === 0) return Number.NaN;
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? Number.NaN)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
-
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
 
 function summarise(measurements: readonly Measurement[]): Row[] {
@@ -602,7 +594,7 @@ function notes(
   if (fixture?.autovacuumOff) {
     found.push(
       'PostgreSQL runs with autovacuum off: the bench ran VACUUM (ANALYZE) on the shop tables ' +
-        'before each shop load, as autovacuum would; without it /api/info degrades as history grows.',
+        'before each shop load, as autovacuum would, so that no load pays for the dead rows of another.',
     );
   }
   const ran = new Set(rows.map((r) => r.scenario));

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type CpuShares, cpuShares, cpuSnapshot } from './cpu.ts';
 import { type OpenLoopResult, runOpenLoop } from './open-loop.ts';
 import { mixedRequest, type ShopFixture, vacuumShop } from './shop.ts';
+import { median } from './stats.ts';
 
 /** The name --only knows the SLI by. */
 export const SLI_NAME = 'shop-sli';
@@ -304,15 +305,6 @@ function line(s: SliStep): string {
       : '') +
     (s.reason ? ` — ${s.reason}` : '')
   );
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  if (sorted.length === 0) return Number.NaN;
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? Number.NaN)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 function highestText(run: SliRun): string {

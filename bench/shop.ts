@@ -172,10 +172,9 @@ const SHOP_TABLES = [
 ] as const;
 
 /**
- * Does what autovacuum would do, on a server where it is off (as on test machines): without
- * statistics the planner guesses hundreds of transfers per user and answers /api/info's history
- * with a hash join over every user (about 12 ms instead of 0.1 ms), so the figures would measure
- * how much history earlier scenarios happened to write. Called before each shop load.
+ * Does what autovacuum would do, on a server where it is off (as on test machines), so that the
+ * figures do not measure how many dead rows and how stale the statistics earlier scenarios left
+ * behind. Called before each shop load.
  */
 export async function vacuumShop(fixture: ShopFixture): Promise<void> {
   if (!fixture.autovacuumOff) return;

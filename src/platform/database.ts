@@ -16,7 +16,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DatabaseConfig } from './config.ts';
 import { sleep } from './redis.ts';
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 
 /**
  * A query known by name: PostgreSQL parses and plans it once per connection (a named prepared
@@ -102,8 +102,8 @@ export function createDatabase(options: DatabaseOptions): Database {
   return options.url === null ? createPglite(options) : createPostgres(options, options.url);
 }
 
-type Begin = (isolationLevel?: IsolationLevel) => string;
-const begin: Begin = (level) => (level ? `BEGIN ISOLATION LEVEL ${level.toUpperCase()}` : 'BEGIN');
+const begin = (level?: IsolationLevel) =>
+  level ? `BEGIN ISOLATION LEVEL ${level.toUpperCase()}` : 'BEGIN';
 
 function createPostgres(options: DatabaseOptions, url: string): Database {
   const pool = new pg.Pool({

@@ -2,19 +2,16 @@
 // together, transactions retried after the aborts PostgreSQL asks clients to retry (and only up to
 // their limit), and the statement timeout actually set on every connection.
 import { createHash } from 'node:crypto';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
-  createDatabase,
   type Database,
   type Queryable,
   type Statement,
   sqlState,
   statement,
 } from '../../src/platform/database.ts';
-import { describeWithPostgres, postgresUrl } from '../support/database.ts';
-import { createEmptyDatabase, databaseUrl, dropDatabase } from '../support/postgres-admin.ts';
+import { describeWithPostgres, ownPostgresDatabase } from '../support/database.ts';
+import { openPostgres } from '../support/postgres-admin.ts';
 
 /** A statement named after its text, as names must be unique per text on a connection. */
 const sql = (text: string): Statement =>
@@ -22,16 +19,10 @@ const sql = (text: string): Statement =>
 
 const opened: Database[] = [];
 function open(url: string, settings: { attempts?: number; statementTimeoutMs?: number } = {}) {
-  const database = createDatabase({
-    url,
-    dataDir: '/nonexistent',
+  const database = openPostgres(url, {
     poolSize: 4,
-    connectTimeoutMs: 2_000,
     statementTimeoutMs: settings.statementTimeoutMs ?? 5_000,
-    idleTimeoutMs: 1_000,
     transactionAttemptsMax: settings.attempts ?? 3,
-    registry: new Registry(),
-    log: pino({ level: 'silent' }),
   });
   opened.push(database);
   return database;
@@ -51,17 +42,14 @@ function barrier(count: number) {
   };
 }
 
+const empty = ownPostgresDatabase({ empty: true });
+
 describeWithPostgres('the database layer on PostgreSQL', () => {
-  let name = '';
   let url = '';
-  beforeAll(async () => {
-    name = await createEmptyDatabase(postgresUrl as string);
-    url = databaseUrl(postgresUrl as string, name);
+  beforeAll(() => {
+    url = empty.url;
   });
-  afterAll(async () => {
-    await Promise.all(opened.map((d) => d.close().catch(() => {})));
-    if (name) await dropDatabase(postgresUrl as string, name);
-  });
+  afterAll(() => Promise.all(opened.map((d) => d.close().catch(() => {}))));
 
   test('three processes migrating at once apply each migration once', async () => {
     await Promise.all([open(url).migrate(), open(url).migrate(), open(url).migrate()]);

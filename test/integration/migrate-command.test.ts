@@ -4,9 +4,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { describeWithPostgres, postgresUrl } from '../support/database.ts';
-import { createEmptyDatabase, databaseUrl, dropDatabase } from '../support/postgres-admin.ts';
+import { beforeAll, expect, test } from 'vitest';
+import { describeWithPostgres, ownPostgresDatabase } from '../support/database.ts';
 
 const run = promisify(execFile);
 const SECRET = 'migrate-command-test-secret-of-32+chars';
@@ -17,15 +16,12 @@ function migrate(env: Record<string, string>) {
   });
 }
 
+const empty = ownPostgresDatabase({ empty: true });
+
 describeWithPostgres('npm run db:migrate', () => {
-  let name = '';
   let url = '';
-  beforeAll(async () => {
-    name = await createEmptyDatabase(postgresUrl as string);
-    url = databaseUrl(postgresUrl as string, name);
-  });
-  afterAll(async () => {
-    if (name) await dropDatabase(postgresUrl as string, name);
+  beforeAll(() => {
+    url = empty.url;
   });
 
   test('creates the tables on an empty database, and changes nothing the second time', async () => {

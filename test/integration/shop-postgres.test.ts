@@ -3,14 +3,12 @@
 // real sockets with the invariants checked afterwards against the API and the ledger tables.
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { ITEMS, START_COINS } from '../../src/features/shop/shop.catalog.ts';
 import { createShopService } from '../../src/features/shop/shop.service.ts';
-import { createDatabase } from '../../src/platform/database.ts';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 import { describeWithPostgres, ownPostgresDatabase } from '../support/database.ts';
+import { openPostgres } from '../support/postgres-admin.ts';
 import { type ShopClient, type ShopUser, shopClient, uniqueName } from '../support/shop.ts';
 
 const database = ownPostgresDatabase();
@@ -139,17 +137,7 @@ describeWithPostgres('the shop on PostgreSQL', () => {
     expect((await shop.infoOf(alice)).coins).toBe(998);
 
     await age(2);
-    const own = createDatabase({
-      url: database.url,
-      dataDir: '/nonexistent',
-      poolSize: 1,
-      connectTimeoutMs: 2_000,
-      statementTimeoutMs: 5_000,
-      idleTimeoutMs: 1_000,
-      transactionAttemptsMax: 1,
-      registry: new Registry(),
-      log: pino({ level: 'silent' }),
-    });
+    const own = openPostgres(database.url);
     const service = createShopService({ database: own, idempotencyTtlSeconds: 86_400 });
     expect(await service.sweepIdempotencyKeys()).toBeGreaterThanOrEqual(1);
     await own.close();

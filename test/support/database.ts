@@ -5,18 +5,23 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, inject } from 'vitest';
 import { type Database, wrapPglite } from '../../src/platform/database.ts';
-import { cloneTemplate, databaseUrl, dropDatabase } from './postgres-admin.ts';
+import { cloneTemplate, createEmptyDatabase, databaseUrl, dropDatabase } from './postgres-admin.ts';
 
 export const postgresUrl = inject('postgresUrl');
 
 /** `describe` for PostgreSQL-bound suites: skipped when global-setup.ts found no server. */
 export const describeWithPostgres = describe.skipIf(postgresUrl === null);
 
-/** The URL of a database of this file's own, created before its tests and dropped after them. */
-export function ownPostgresDatabase(): { readonly url: string } {
+/**
+ * The URL of a database of this file's own, created before its tests and dropped after them:
+ * a clone of the migrated template, or, with `empty`, one with no tables at all.
+ */
+export function ownPostgresDatabase({ empty = false } = {}): { readonly url: string } {
   let name: string | null = null;
   beforeAll(async () => {
-    if (postgresUrl) name = await cloneTemplate(postgresUrl);
+    if (postgresUrl) {
+      name = empty ? await createEmptyDatabase(postgresUrl) : await cloneTemplate(postgresUrl);
+    }
   });
   afterAll(async () => {
     if (postgresUrl && name) await dropDatabase(postgresUrl, name);

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { createDatabase } from '../../src/platform/database.ts';
+import type { DatabaseConfig } from '../../src/platform/config.ts';
+import { createDatabase, type Database } from '../../src/platform/database.ts';
 
 export const TEMPLATE_DATABASE = 'coinworks_test_template';
 const CREATE_ATTEMPTS_MAX = 5;
@@ -33,21 +34,27 @@ export async function dropDatabase(serverUrl: string, name: string): Promise<voi
   );
 }
 
-/** Recreates the template from the migrations, so that a changed migration is always seen. */
-export async function createMigratedTemplate(serverUrl: string): Promise<void> {
-  await dropDatabase(serverUrl, TEMPLATE_DATABASE);
-  await admin(serverUrl, (client) => client.query(`CREATE DATABASE "${TEMPLATE_DATABASE}"`));
-  const database = createDatabase({
-    url: databaseUrl(serverUrl, TEMPLATE_DATABASE),
+/** A Database on `url` with test limits (and no metrics or logs to speak of); the caller closes it. */
+export function openPostgres(url: string, overrides: Partial<DatabaseConfig> = {}): Database {
+  return createDatabase({
+    url,
     dataDir: '/nonexistent',
     poolSize: 1,
     connectTimeoutMs: 5_000,
     statementTimeoutMs: 30_000,
     idleTimeoutMs: 1_000,
     transactionAttemptsMax: 1,
+    ...overrides,
     registry: new Registry(),
     log: pino({ level: 'silent' }),
   });
+}
+
+/** Recreates the template from the migrations, so that a changed migration is always seen. */
+export async function createMigratedTemplate(serverUrl: string): Promise<void> {
+  await dropDatabase(serverUrl, TEMPLATE_DATABASE);
+  await admin(serverUrl, (client) => client.query(`CREATE DATABASE "${TEMPLATE_DATABASE}"`));
+  const database = openPostgres(databaseUrl(serverUrl, TEMPLATE_DATABASE));
   try {
     await database.migrate();
   } finally {

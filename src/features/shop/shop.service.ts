@@ -159,7 +159,7 @@ export function createShopService(deps: {
   };
 }
 
-export function unknownItem(item: string): AppError {
+function unknownItem(item: string): AppError {
   const shown = item.length > 64 ? `${item.slice(0, 64)}…` : item;
   return new AppError(shopErrors.UNKNOWN_ITEM, `unknown item: ${shown}`);
 }
