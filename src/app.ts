@@ -12,11 +12,13 @@ import { createMemoryStore, type ScoringStore } from './features/scoring/scoring
 import { createShopAuth, VerifiedPasswords } from './features/shop/shop.auth.ts';
 import { renderShopErrors, shopRoutes } from './features/shop/shop.routes.ts';
 import { createShopService } from './features/shop/shop.service.ts';
+import { renderWalletError, walletRoutes } from './features/wallets/wallet.routes.ts';
+import { createWalletService } from './features/wallets/wallet.service.ts';
 import type { Config } from './platform/config.ts';
 import { createDatabase, type Database } from './platform/database.ts';
 import { installDocs } from './platform/docs.ts';
 import { installHealth } from './platform/health.ts';
-import { errorHandler, reasonPhrase } from './platform/http/errors.ts';
+import { errorHandler, type HttpFailure, reasonPhrase } from './platform/http/errors.ts';
 import { requestIdFrom } from './platform/http/request-id.ts';
 import { createMetricsRegistry, installObservability } from './platform/observability.ts';
 import { createTokens, developmentSecret } from './platform/tokens.ts';
@@ -57,11 +59,7 @@ export async function buildApp(
     frameworkErrors: (error, request, reply: FastifyReply) => {
       const failure = { status: 400, message: error.message, headers: {} };
       request.log.info({ url: request.url, reason: error.message }, 'request rejected');
-      return reply
-        .code(400)
-        .send(
-          request.url.startsWith('/api/') ? renderShopErrors(failure) : renderEnvelope(failure),
-        );
+      return reply.code(400).send(renderFor(request.url)(failure));
     },
     bodyLimit: HTTP_BODY_LIMIT_BYTES,
     requestTimeout: config.http.requestTimeoutMs,
@@ -132,7 +130,19 @@ export async function buildApp(
     auth: createShopAuth({ database, tokens, verified }),
     service: shop,
   });
+
+  const wallets = createWalletService({ database, ...config.wallets, registry });
+  scheduleSweeps(app, wallets.sweepIdempotencyKeys);
+  await app.register(walletRoutes, { prefix: WALLETS_PREFIX, service: wallets });
   return app;
+}
+
+const WALLETS_PREFIX = '/api/v1';
+
+/** The error body of the API a URL belongs to. */
+function renderFor(url: string): (failure: HttpFailure) => unknown {
+  if (url.startsWith(`${WALLETS_PREFIX}/`)) return renderWalletError;
+  return url.startsWith('/api/') ? renderShopErrors : renderEnvelope;
 }
 
 /** How often expired Idempotency-Keys are deleted (and once at start-up). */

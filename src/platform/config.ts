@@ -56,6 +56,15 @@ export const EnvSchema = Type.Object({
     minimum: 60,
     maximum: 30 * 86_400,
   }),
+
+  WALLET_BATCH_OPERATIONS_MAX: Type.Integer({ default: 500, minimum: 1, maximum: 10_000 }),
+  WALLET_QUEUE_OPERATIONS_MAX: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000 }),
+  // The wallets' contract keeps keys at least 24 hours.
+  WALLET_IDEMPOTENCY_TTL_SECONDS: Type.Integer({
+    default: 86_400,
+    minimum: 86_400,
+    maximum: 30 * 86_400,
+  }),
 });
 export type Env = Static<typeof EnvSchema>;
 
@@ -98,6 +107,14 @@ export interface ShopConfig {
   readonly idempotencyTtlSeconds: number;
 }
 
+export interface WalletsConfig {
+  /** Most operations on one wallet applied in one transaction. */
+  readonly batchOperationsMax: number;
+  /** Most operations one process holds for one wallet; beyond it new ones get 503. */
+  readonly queueOperationsMax: number;
+  readonly idempotencyTtlSeconds: number;
+}
+
 export interface Config {
   readonly http: {
     readonly host: string;
@@ -110,6 +127,7 @@ export interface Config {
   readonly scoring: ScoringConfig;
   readonly database: DatabaseConfig;
   readonly shop: ShopConfig;
+  readonly wallets: WalletsConfig;
 }
 
 export class ConfigError extends Error {
@@ -232,6 +250,11 @@ function toConfig(env: Env): Config {
       authCacheTtlSeconds: env.SHOP_AUTH_CACHE_TTL_SECONDS,
       authCacheEntriesMax: env.SHOP_AUTH_CACHE_ENTRIES_MAX,
       idempotencyTtlSeconds: env.SHOP_IDEMPOTENCY_TTL_SECONDS,
+    },
+    wallets: {
+      batchOperationsMax: env.WALLET_BATCH_OPERATIONS_MAX,
+      queueOperationsMax: env.WALLET_QUEUE_OPERATIONS_MAX,
+      idempotencyTtlSeconds: env.WALLET_IDEMPOTENCY_TTL_SECONDS,
     },
   };
 }

@@ -1,0 +1,65 @@
+// Owns exact money in JSON: request bodies are parsed so that integers beyond 2^53 keep every
+// digit, at no cost to bodies without such numbers, and amounts are read as bigint.
+
+/** The largest balance and amount: PostgreSQL's bigint, 2^63 − 1. */
+export const MONEY_MAX = 2n ** 63n - 1n;
+
+/** A JSON number too large or too long for a double, kept as the text it was written as. */
+export class JsonNumberText {
+  readonly source: string;
+  constructor(source: string) {
+    this.source = source;
+  }
+}
+
+type Reviver = (key: string, value: unknown, context?: { source?: string }) => unknown;
+
+// JSON.parse's reviver is given each primitive's source text (Node 22+, V8's implementation of
+// the TC39 "JSON.parse source text access" proposal), so no hand-written parser is needed.
+const keepUnsafeNumbers: Reviver = (_key, value, context) =>
+  typeof value === 'number' && !Number.isSafeInteger(value) && context?.source !== undefined
+    ? new JsonNumberText(context.source)
+    : value;
+
+/**
+ * Parses a JSON text; numbers that are not safe integers (beyond 2^53, fractional or written with
+ * an exponent) among an object's own values come back as JsonNumberText. The common body, whose
+ * numbers are all small integers, is parsed once by plain JSON.parse.
+ */
+export function parseJsonExact(text: string): unknown {
+  const value: unknown = JSON.parse(text);
+  if (!hasUnsafeNumber(value)) return value;
+  return JSON.parse(text, keepUnsafeNumbers as Parameters<typeof JSON.parse>[1]);
+}
+
+function hasUnsafeNumber(value: unknown): boolean {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  for (const field of Object.values(value)) {
+    if (typeof field === 'number' && !Number.isSafeInteger(field)) return true;
+  }
+  return false;
+}
+
+const NUMBER_TEXT = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+/** An exponent this large puts any nonzero integer far beyond MONEY_MAX; no need to expand it. */
+const EXPONENT_SHOWN_MAX = 64;
+
+/**
+ * The exact integer a JSON number's text denotes, 'fraction' when it has a nonzero fractional
+ * part, or 'huge' when its magnitude is beyond anything money can be (so it is never expanded).
+ */
+export function integerOfNumberText(source: string): bigint | 'fraction' | 'huge' {
+  const match = NUMBER_TEXT.exec(source);
+  if (!match) return 'fraction';
+  const [, sign = '', whole = '', fraction = '', exponentText = '0'] = match;
+  const digits = `${whole}${fraction}`.replace(/^0+(?=\d)/, '');
+  const exponent = Number(exponentText) - fraction.length;
+  if (/^0+$/.test(digits)) return 0n;
+  if (exponent >= 0) {
+    if (digits.length + exponent > EXPONENT_SHOWN_MAX) return 'huge';
+    return BigInt(`${sign}${digits}${'0'.repeat(exponent)}`);
+  }
+  const kept = digits.slice(0, exponent);
+  if (!/^0*$/.test(digits.slice(exponent))) return 'fraction';
+  return BigInt(`${sign}${kept === '' ? '0' : kept}`);
+}

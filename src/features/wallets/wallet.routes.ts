@@ -1,0 +1,337 @@
+// Owns the wallets' HTTP surface under /api/v1: the five wallet endpoints, the assignment's
+// original POST /wallet, FastAPI-style error bodies, and bodies read as exact JSON.
+import type { FastifyInstance, FastifyReply, HTTPMethods } from 'fastify';
+import { errorHandler, type HttpFailure, reasonPhrase } from '../../platform/http/errors.ts';
+import { parseJsonExact } from './wallet.money.ts';
+import {
+  OPERATIONS_PAGE,
+  parseCreate,
+  parseIdempotencyKey,
+  parseOperation,
+  parseOriginalOperation,
+  parsePage,
+  parseWalletId,
+  WALLETS_PAGE,
+  WalletValidationError,
+} from './wallet.requests.ts';
+import { type OperationResult, REPLAYED, type WalletService } from './wallet.service.ts';
+
+/** Largest body a wallet endpoint reads; an operation needs well under 200 bytes. */
+export const WALLET_BODY_LIMIT_BYTES = 4 * 1024;
+
+export interface WalletRoutesOptions {
+  readonly service: WalletService;
+}
+
+export function renderWalletError(failure: HttpFailure, error?: unknown) {
+  if (error instanceof WalletValidationError) return { detail: error.issues };
+  return { detail: failure.message };
+}
+
+const uuid = { type: 'string', format: 'uuid' } as const;
+const money = {
+  type: 'integer',
+  description: 'exact integer of minor units, up to 2^63 − 1 (printed without rounding)',
+} as const;
+const walletSchema = {
+  type: 'object',
+  properties: { wallet_id: uuid, balance: money },
+  required: ['wallet_id', 'balance'],
+} as const;
+const operationSchema = {
+  type: 'object',
+  properties: {
+    wallet_id: uuid,
+    operation_id: uuid,
+    operation_type: { type: 'string', enum: ['DEPOSIT', 'WITHDRAW'] },
+    amount: money,
+    new_balance: money,
+    status: { type: 'string', enum: ['success'] },
+  },
+  required: ['wallet_id', 'operation_id', 'operation_type', 'amount', 'new_balance', 'status'],
+} as const;
+const historySchema = {
+  type: 'object',
+  properties: {
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          operation_id: uuid,
+          operation_type: { type: 'string', enum: ['DEPOSIT', 'WITHDRAW'] },
+          amount: money,
+          balance_after: money,
+          created_at: { type: 'string', format: 'date-time' },
+        },
+        required: ['operation_id', 'operation_type', 'amount', 'balance_after', 'created_at'],
+      },
+    },
+    next: { type: ['string', 'null'], description: 'pass as `before` for the next, older page' },
+  },
+  required: ['items', 'next'],
+} as const;
+const detailString = {
+  type: 'object',
+  properties: { detail: { type: 'string' } },
+  required: ['detail'],
+} as const;
+const detailList = {
+  type: 'object',
+  properties: {
+    detail: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          loc: { type: 'array', items: { type: ['string', 'integer'] } },
+          msg: { type: 'string' },
+          type: { type: 'string' },
+        },
+        required: ['loc', 'msg', 'type'],
+      },
+    },
+  },
+  required: ['detail'],
+} as const;
+const operationBody = {
+  type: 'object',
+  properties: {
+    operation_type: { type: 'string', enum: ['DEPOSIT', 'WITHDRAW'] },
+    operationType: { type: 'string', enum: ['DEPOSIT', 'WITHDRAW'], description: 'synonym' },
+    amount: { ...money, minimum: 1 },
+  },
+  required: ['amount'],
+} as const;
+const idempotencyHeader = {
+  type: 'object',
+  properties: {
+    'idempotency-key': {
+      type: 'string',
+      minLength: 1,
+      maxLength: 255,
+      description: 'optional; a retry with the same key replays the first answer (200 or 409)',
+    },
+  },
+} as const;
+const walletParams = { type: 'object', properties: { wallet_id: uuid } } as const;
+
+function responses(status: number, ok: object, errors: Record<number, string>) {
+  const out: Record<number, object> = {
+    [status]: ok,
+    422: { description: 'invalid request', ...detailList },
+  };
+  for (const [code, description] of Object.entries(errors)) {
+    out[Number(code)] = { description, ...detailString };
+  }
+  out[500] = { description: 'internal error', ...detailString };
+  return out;
+}
+
+const operationErrors = {
+  404: 'no such wallet',
+  409: 'insufficient funds, balance limit, or the same Idempotency-Key still running',
+  503: 'too many operations waiting for this wallet (Retry-After)',
+};
+
+export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOptions) {
+  const { service } = options;
+  app.setErrorHandler(errorHandler(renderWalletError));
+  // wallet.requests.ts checks everything, with FastAPI's messages; the JSON schemas document it.
+  app.setValidatorCompiler(() => () => true);
+  // Read as JSON whatever the Content-Type says, so that no number ever passes through a double.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, text, done) => {
+    if (text === '') return done(null, undefined);
+    try {
+      done(null, parseJsonExact(text as string));
+    } catch (error) {
+      done(invalidJson(error as Error), undefined);
+    }
+  });
+  app.setNotFoundHandler((request, reply) => {
+    request.log.info({ url: request.url }, 'no such route');
+    return reply.code(404).send({ detail: reasonPhrase(404) });
+  });
+
+  const operationReply = (reply: FastifyReply, result: OperationResult) => {
+    if (result.replayed) reply.headers(REPLAYED);
+    return {
+      wallet_id: result.walletId,
+      operation_id: result.operationId,
+      operation_type: result.type,
+      amount: result.amount,
+      new_balance: result.newBalance,
+      status: 'success',
+    };
+  };
+  const walletReply = (wallet: { walletId: string; balance: bigint }) => ({
+    wallet_id: wallet.walletId,
+    balance: wallet.balance,
+  });
+
+  app.get(
+    '/wallets',
+    {
+      schema: {
+        summary: 'List wallets, ordered by id (keyset pages: pass the last wallet_id as `after`)',
+        tags: ['wallets'],
+        querystring: {
+          type: 'object',
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: WALLETS_PAGE.max, default: 100 },
+            after: uuid,
+          },
+        },
+        response: responses(200, { type: 'array', items: walletSchema }, {}),
+      },
+    },
+    async (request) =>
+      (await service.list(parsePage(request.query, 'after', WALLETS_PAGE))).map(walletReply),
+  );
+
+  app.post(
+    '/wallets',
+    {
+      bodyLimit: WALLET_BODY_LIMIT_BYTES,
+      schema: {
+        summary: 'Create a wallet with balance 0 (empty body or {})',
+        tags: ['wallets'],
+        response: responses(201, walletSchema, {}),
+      },
+    },
+    async (request, reply) => {
+      parseCreate(request.body);
+      return reply.code(201).send(walletReply(await service.create()));
+    },
+  );
+
+  app.get<{ Params: { wallet_id: string } }>(
+    '/wallets/:wallet_id',
+    {
+      schema: {
+        summary: 'A wallet’s balance',
+        tags: ['wallets'],
+        params: walletParams,
+        response: responses(200, walletSchema, { 404: 'no such wallet' }),
+      },
+    },
+    async (request) => walletReply(await service.balance(parseWalletId(request.params.wallet_id))),
+  );
+
+  app.post<{ Params: { wallet_id: string } }>(
+    '/wallets/:wallet_id/operation',
+    {
+      bodyLimit: WALLET_BODY_LIMIT_BYTES,
+      schema: {
+        summary: 'Deposit to or withdraw from a wallet',
+        tags: ['wallets'],
+        params: walletParams,
+        headers: idempotencyHeader,
+        body: operationBody,
+        response: responses(200, operationSchema, operationErrors),
+      },
+    },
+    async (request, reply) => {
+      const walletId = parseWalletId(request.params.wallet_id);
+      const operation = parseOperation(request.body);
+      const key = parseIdempotencyKey(request.headers['idempotency-key']);
+      return operationReply(reply, await service.operate(walletId, operation, key));
+    },
+  );
+
+  app.get<{ Params: { wallet_id: string } }>(
+    '/wallets/:wallet_id/operations',
+    {
+      schema: {
+        summary: 'A wallet’s operations, newest first (pass `next` as `before` for older ones)',
+        tags: ['wallets'],
+        params: walletParams,
+        querystring: {
+          type: 'object',
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: OPERATIONS_PAGE.max, default: 50 },
+            before: uuid,
+          },
+        },
+        response: responses(200, historySchema, { 404: 'no such wallet' }),
+      },
+    },
+    async (request) => {
+      const walletId = parseWalletId(request.params.wallet_id);
+      const page = await service.history(
+        walletId,
+        parsePage(request.query, 'before', OPERATIONS_PAGE),
+      );
+      return {
+        items: page.items.map((op) => ({
+          operation_id: op.operationId,
+          operation_type: op.type,
+          amount: op.amount,
+          balance_after: op.balanceAfter,
+          created_at: op.createdAt.toISOString(),
+        })),
+        next: page.next,
+      };
+    },
+  );
+
+  app.post(
+    '/wallet',
+    {
+      bodyLimit: WALLET_BODY_LIMIT_BYTES,
+      schema: {
+        summary: 'The assignment’s original route: the wallet named in the body',
+        tags: ['wallets'],
+        headers: idempotencyHeader,
+        body: {
+          ...operationBody,
+          properties: {
+            ...operationBody.properties,
+            walletId: uuid,
+            valletId: { ...uuid, description: 'synonym' },
+          },
+        },
+        response: responses(200, operationSchema, operationErrors),
+      },
+    },
+    async (request, reply) => {
+      const { walletId, ...operation } = parseOriginalOperation(request.body);
+      const key = parseIdempotencyKey(request.headers['idempotency-key']);
+      return operationReply(reply, await service.operate(walletId, operation, key));
+    },
+  );
+
+  methodNotAllowed(app, '/wallets', ['GET', 'HEAD', 'POST']);
+  methodNotAllowed(app, '/wallets/:wallet_id', ['GET', 'HEAD']);
+  methodNotAllowed(app, '/wallets/:wallet_id/operation', ['POST']);
+  methodNotAllowed(app, '/wallets/:wallet_id/operations', ['GET', 'HEAD']);
+  methodNotAllowed(app, '/wallet', ['POST']);
+}
+
+const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+/** A known path asked with another method is a 405 naming the allowed ones, as FastAPI answers. */
+function methodNotAllowed(app: FastifyInstance, url: string, allowed: HTTPMethods[]) {
+  app.route({
+    method: METHODS.filter((method) => !allowed.includes(method)),
+    url,
+    schema: { hide: true },
+    handler: (_request, reply) =>
+      reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send({ detail: reasonPhrase(405) }),
+  });
+}
+
+function invalidJson(error: Error): WalletValidationError {
+  const position = /position (\d+)/.exec(error.message)?.[1];
+  return new WalletValidationError([
+    {
+      loc: position === undefined ? ['body'] : ['body', Number(position)],
+      msg: 'JSON decode error',
+      type: 'json_invalid',
+    },
+  ]);
+}

@@ -1,0 +1,251 @@
+// Owns the wallets' rules: listing, creating and reading wallets, and deposits and withdrawals
+// applied in per-wallet batches (wallet.batches.ts), each optionally made idempotent by a client's
+// key. Refusals are AppErrors from the catalogue; nothing here knows HTTP.
+import { Histogram, type Registry } from 'prom-client';
+import {
+  type Database,
+  SQLSTATE_FOREIGN_KEY_VIOLATION,
+  sqlState,
+} from '../../platform/database.ts';
+import { AppError } from '../../platform/errors.ts';
+import { WalletBatches } from './wallet.batches.ts';
+import { walletErrors } from './wallet.errors.ts';
+import * as repository from './wallet.repository.ts';
+import { type OperationRequest, type Page, WalletValidationError } from './wallet.requests.ts';
+
+export interface OperationResult {
+  readonly walletId: string;
+  readonly operationId: string;
+  readonly type: OperationRequest['type'];
+  readonly amount: bigint;
+  readonly newBalance: bigint;
+  /** True when an Idempotency-Key's first outcome was replayed and nothing ran again. */
+  readonly replayed: boolean;
+}
+
+export interface HistoryPage {
+  readonly items: repository.OperationView[];
+  /** The cursor of the next (older) page; null on the last one. */
+  readonly next: string | null;
+}
+
+export interface WalletService {
+  list(page: Page): Promise<repository.WalletView[]>;
+  create(): Promise<repository.WalletView>;
+  balance(walletId: string): Promise<repository.WalletView>;
+  operate(
+    walletId: string,
+    request: OperationRequest,
+    idempotencyKey: string | null,
+  ): Promise<OperationResult>;
+  history(walletId: string, page: Page): Promise<HistoryPage>;
+  /** Deletes Idempotency-Keys past retention; returns how many. */
+  sweepIdempotencyKeys(): Promise<number>;
+}
+
+/** Tells a client that its retry got the first outcome and nothing ran again. */
+export const REPLAYED = { 'idempotent-replayed': 'true' } as const;
+
+/**
+ * How long a claimed key may stay without an outcome before a retry may take it over: far longer
+ * than a batch can run (its statement is bounded by DATABASE_STATEMENT_TIMEOUT_MS). A takeover can
+ * never apply an operation twice: wallet_apply refuses a key that already holds an outcome.
+ */
+export const IDEMPOTENCY_LEASE_SECONDS = 300;
+const SWEEP_BATCH_MAX = 10_000;
+const SWEEP_BATCHES_MAX = 100;
+/** Attempts at claiming a key whose record vanished between the claim and the read. */
+const CLAIM_ATTEMPTS_MAX = 3;
+
+export function createWalletService(deps: {
+  readonly database: Database;
+  readonly batchOperationsMax: number;
+  readonly queueOperationsMax: number;
+  readonly idempotencyTtlSeconds: number;
+  readonly registry?: Registry;
+}): WalletService {
+  const { database, idempotencyTtlSeconds } = deps;
+  const sizes = deps.registry
+    ? new Histogram({
+        name: 'wallet_batch_operations',
+        help: 'Operations applied per database transaction (one wallet per batch)',
+        buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+        registers: [deps.registry],
+      })
+    : undefined;
+  const batches = new WalletBatches(
+    (walletId, operations: readonly repository.BatchOperation[]) =>
+      repository.applyBatch(database, walletId, operations),
+    deps,
+    { batchSent: (size) => sizes?.observe(size) },
+  );
+
+  async function apply(
+    walletId: string,
+    request: OperationRequest,
+    key: { key: string; fingerprint: string } | null,
+  ): Promise<OperationResult | 'REPLAY'> {
+    const results = await batches.submit(walletId, {
+      type: request.type,
+      amount: request.amount,
+      key: key?.key ?? null,
+      fingerprint: key?.fingerprint ?? null,
+    });
+    return outcomeOf(walletId, request, results);
+  }
+
+  async function once(
+    walletId: string,
+    request: OperationRequest,
+    key: string,
+  ): Promise<OperationResult> {
+    const fingerprint = `${request.type} ${request.amount}`;
+    for (let attempt = 1; attempt <= CLAIM_ATTEMPTS_MAX; attempt += 1) {
+      const token = await claim(walletId, key, fingerprint);
+      if (token !== null) {
+        let result: OperationResult | 'REPLAY';
+        try {
+          result = await apply(walletId, request, { key, fingerprint });
+        } catch (error) {
+          // Best effort: a claim left behind only makes retries wait for the lease (409s).
+          await repository.releaseKey(database, { walletId, key, token }).catch(() => {});
+          throw error;
+        }
+        if (result !== 'REPLAY') return result;
+      }
+      const record = await repository.readKey(database, walletId, key);
+      if (record) return replay(walletId, record, fingerprint);
+    }
+    throw new Error(`Idempotency-Key could not be claimed in ${CLAIM_ATTEMPTS_MAX} attempts`);
+  }
+
+  async function claim(walletId: string, key: string, fingerprint: string) {
+    try {
+      return await repository.claimKey(database, {
+        walletId,
+        key,
+        fingerprint,
+        ttlSeconds: idempotencyTtlSeconds,
+        leaseSeconds: IDEMPOTENCY_LEASE_SECONDS,
+      });
+    } catch (error) {
+      // The key row refers to its wallet: no wallet, no claim.
+      if (sqlState(error) === SQLSTATE_FOREIGN_KEY_VIOLATION) {
+        throw new AppError(walletErrors.WALLET_NOT_FOUND);
+      }
+      throw error;
+    }
+  }
+
+  return {
+    list: (page) => repository.listWallets(database, { limit: page.limit, after: page.cursor }),
+    create: () => repository.createWallet(database),
+
+    async balance(walletId) {
+      const wallet = await repository.findWallet(database, walletId);
+      if (!wallet) throw new AppError(walletErrors.WALLET_NOT_FOUND);
+      return wallet;
+    },
+
+    async operate(walletId, request, idempotencyKey) {
+      if (idempotencyKey !== null) return once(walletId, request, idempotencyKey);
+      const result = await apply(walletId, request, null);
+      if (result === 'REPLAY') throw new Error('an operation without a key was answered REPLAY');
+      return result;
+    },
+
+    async history(walletId, page) {
+      const start = await repository.findHistoryStart(database, walletId, page.cursor);
+      if (!start.wallet) throw new AppError(walletErrors.WALLET_NOT_FOUND);
+      if (page.cursor !== null && start.seq === null) {
+        throw new WalletValidationError([
+          {
+            loc: ['query', 'before'],
+            msg: 'Input should be the operation_id of one of this wallet’s operations',
+            type: 'value_error',
+          },
+        ]);
+      }
+      const rows = await repository.listOperations(database, {
+        walletId,
+        beforeSeq: start.seq,
+        limit: page.limit + 1,
+      });
+      const items = rows.slice(0, page.limit);
+      const last = items[items.length - 1];
+      return { items, next: rows.length > page.limit && last ? last.operationId : null };
+    },
+
+    async sweepIdempotencyKeys() {
+      let total = 0;
+      for (let batch = 0; batch < SWEEP_BATCHES_MAX; batch += 1) {
+        const deleted = await repository.deleteExpiredKeys(
+          database,
+          idempotencyTtlSeconds,
+          SWEEP_BATCH_MAX,
+        );
+        total += deleted;
+        if (deleted < SWEEP_BATCH_MAX) break;
+      }
+      return total;
+    },
+  };
+}
+
+function outcomeOf(
+  walletId: string,
+  request: OperationRequest,
+  result: repository.BatchResult | undefined,
+): OperationResult | 'REPLAY' {
+  // wallet_apply returns no rows at all for a wallet that does not exist.
+  if (result === undefined) throw new AppError(walletErrors.WALLET_NOT_FOUND);
+  if (result.balance < 0n) throw new Error(`wallet ${walletId} has a negative balance`);
+  switch (result.outcome) {
+    case 'OK':
+      if (result.operationId === null) throw new Error('an applied operation has no id');
+      return {
+        walletId,
+        operationId: result.operationId,
+        type: request.type,
+        amount: request.amount,
+        newBalance: result.balance,
+        replayed: false,
+      };
+    case 'REPLAY':
+      return 'REPLAY';
+    default:
+      throw new AppError(walletErrors[result.outcome]);
+  }
+}
+
+function replay(walletId: string, record: repository.KeyRecord, fingerprint: string) {
+  if (record.fingerprint !== fingerprint) {
+    throw new WalletValidationError(
+      [
+        {
+          loc: ['header', 'idempotency-key'],
+          msg: walletErrors.IDEMPOTENCY_KEY_REUSED.message,
+          type: 'idempotency_key_reused',
+        },
+      ],
+      walletErrors.IDEMPOTENCY_KEY_REUSED,
+    );
+  }
+  if (record.outcome === null) throw new AppError(walletErrors.IDEMPOTENCY_IN_FLIGHT);
+  if (record.outcome === 'OK') {
+    const op = record.operation;
+    if (!op) throw new Error('an idempotency record of a success names no operation');
+    return {
+      walletId,
+      operationId: op.operationId,
+      type: op.type,
+      amount: op.amount,
+      newBalance: op.balanceAfter,
+      replayed: true,
+    } satisfies OperationResult;
+  }
+  if (record.outcome !== 'INSUFFICIENT_FUNDS' && record.outcome !== 'BALANCE_LIMIT') {
+    throw new Error(`idempotency record holds an unknown outcome: ${record.outcome}`);
+  }
+  throw new AppError(walletErrors[record.outcome], undefined, REPLAYED);
+}
