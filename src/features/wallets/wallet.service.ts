@@ -74,8 +74,11 @@ export function createWalletService(deps: {
       })
     : undefined;
   const batches = new WalletBatches(
-    (walletId, operations: readonly repository.BatchOperation[]) =>
-      repository.applyBatch(database, walletId, operations),
+    async (walletId, operations: readonly repository.BatchOperation[]) => {
+      const results = await repository.applyBatch(database, walletId, operations);
+      // wallet_apply returns no rows at all for a wallet that does not exist: null for each.
+      return results.length === 0 ? operations.map(() => null) : results;
+    },
     deps,
     { batchSent: (size) => sizes?.observe(size) },
   );
@@ -195,10 +198,9 @@ export function createWalletService(deps: {
 function outcomeOf(
   walletId: string,
   request: OperationRequest,
-  result: repository.BatchResult | undefined,
+  result: repository.BatchResult | null,
 ): OperationResult | 'REPLAY' {
-  // wallet_apply returns no rows at all for a wallet that does not exist.
-  if (result === undefined) throw new AppError(walletErrors.WALLET_NOT_FOUND);
+  if (result === null) throw new AppError(walletErrors.WALLET_NOT_FOUND);
   if (result.balance < 0n) throw new Error(`wallet ${walletId} has a negative balance`);
   switch (result.outcome) {
     case 'OK':

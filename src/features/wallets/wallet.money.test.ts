@@ -1,0 +1,198 @@
+// Exact money in JSON: parseJsonExact keeps unsafe numbers' text; integerOfNumberText reads it.
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { cases } from '../../../test/support/cases.ts';
+import { integerOfNumberText, JsonNumberText, MONEY_MAX, parseJsonExact } from './wallet.money.ts';
+
+/** The value of the body's `amount` field after parseJsonExact. */
+const amountOf = (text: string): unknown => (parseJsonExact(text) as { amount: unknown }).amount;
+
+describe('parseJsonExact', () => {
+  cases(
+    'returns what JSON.parse returns for a body without unsafe numbers',
+    [
+      '{"operation_type":"DEPOSIT","amount":42}',
+      '{"operationType":"WITHDRAW","amount":"9223372036854775807"}',
+      '{"amount":-9007199254740991,"max":9007199254740991,"zero":0,"minus_zero":-0}',
+      '{"amount":10.0,"e":1e3}',
+      '{"nested":{"a":[1,2,{"b":3}]},"s":"1e400","t":true,"n":null}',
+      '{}',
+      '[1,2,3]',
+      '5',
+      '"text"',
+      'null',
+      'true',
+    ],
+    (text) => {
+      const parsed = parseJsonExact(text);
+      expect(parsed).toStrictEqual(JSON.parse(text));
+      expect(JSON.stringify(parsed)).toBe(JSON.stringify(JSON.parse(text)));
+    },
+  );
+
+  test('leaves safe integers as numbers, including ones written as 10.0 or 1e3', () => {
+    const parsed = parseJsonExact('{"a":1,"b":10.0,"c":1e3,"d":9007199254740991}') as Record<
+      string,
+      unknown
+    >;
+    expect(parsed).toStrictEqual({ a: 1, b: 10, c: 1000, d: 9007199254740991 });
+    for (const value of Object.values(parsed)) expect(typeof value).toBe('number');
+  });
+
+  cases(
+    "keeps an object's unsafe number as a JsonNumberText holding its exact source text",
+    [
+      '9223372036854775807',
+      '9223372036854775808',
+      '9007199254740993',
+      '9007199254740992',
+      '-9007199254740993',
+      '1e400',
+      '-1e400',
+      '1E+400',
+      '1.5',
+      '-0.25',
+      '1e-2',
+      '123456789012345678901234567890',
+    ],
+    (source) => {
+      const amount = amountOf(`{"operation_type":"DEPOSIT","amount": ${source} }`);
+      expect(amount).toBeInstanceOf(JsonNumberText);
+      expect((amount as JsonNumberText).source).toBe(source);
+    },
+  );
+
+  test('keeps the other fields of a body with an unsafe number as they were', () => {
+    const parsed = parseJsonExact(
+      '{"operation_type":"DEPOSIT","amount":9223372036854775807,"small":7,"list":[1,"x"]}',
+    );
+    expect(parsed).toStrictEqual({
+      operation_type: 'DEPOSIT',
+      amount: new JsonNumberText('9223372036854775807'),
+      small: 7,
+      list: [1, 'x'],
+    });
+  });
+
+  test('keeps every unsafe number of a body, each with its own text', () => {
+    const parsed = parseJsonExact('{"a":9007199254740993,"b":1e400,"c":2.50}') as Record<
+      string,
+      JsonNumberText
+    >;
+    expect(parsed.a?.source).toBe('9007199254740993');
+    expect(parsed.b?.source).toBe('1e400');
+    expect(parsed.c?.source).toBe('2.50');
+  });
+
+  cases(
+    'throws a SyntaxError for invalid JSON',
+    [
+      '',
+      ' ',
+      '{',
+      '{"amount":}',
+      "{'amount':1}",
+      '{"amount":1,}',
+      '{"amount":01}',
+      '{"amount":NaN}',
+      '{"amount":Infinity}',
+      '{"amount":+1}',
+      '{"amount":.5}',
+      '{"amount":9223372036854775807',
+      '{"amount":1}x',
+    ],
+    (text) => {
+      expect(() => parseJsonExact(text)).toThrow(SyntaxError);
+    },
+  );
+});
+
+/** A table's expected result: digits stand for that bigint (the table helper cannot print one). */
+const bigintOr = (expected: string): bigint | string =>
+  /^-?\d+$/.test(expected) ? BigInt(expected) : expected;
+
+describe('integerOfNumberText', () => {
+  cases(
+    'reads the exact integer (as bigint), fraction or hugeness a number text denotes',
+    [
+      ['0', '0'],
+      ['-0', '0'],
+      ['0.0', '0'],
+      ['0e400', '0'],
+      ['-0.000e-7', '0'],
+      ['10', '10'],
+      ['-5', '-5'],
+      ['1e3', '1000'],
+      ['1E3', '1000'],
+      ['1e+3', '1000'],
+      ['1.50e1', '15'],
+      ['0.50e1', '5'],
+      ['100e-2', '1'],
+      ['1234500e-2', '12345'],
+      ['10.0', '10'],
+      ['-2.0E+1', '-20'],
+      ['0.5', 'fraction'],
+      ['1e-2', 'fraction'],
+      ['1.5', 'fraction'],
+      ['-1.5', 'fraction'],
+      ['12345e-5', 'fraction'],
+      ['1e-400', 'fraction'],
+      ['9007199254740993', '9007199254740993'],
+      ['9223372036854775807', '9223372036854775807'],
+      ['9223372036854775808', '9223372036854775808'],
+      ['-9223372036854775808', '-9223372036854775808'],
+      ['92233720368547758.07e2', '9223372036854775807'],
+      ['1e400', 'huge'],
+      ['-1e400', 'huge'],
+      ['1e99999999999999999999', 'huge'],
+      ['1'.repeat(70), 'huge'],
+      [`-${'9'.repeat(70)}`, 'huge'],
+    ] as const,
+    ([source, expected]) => {
+      expect(integerOfNumberText(source)).toBe(bigintOr(expected));
+    },
+  );
+
+  test('reads a 64-digit integer exactly rather than calling it huge', () => {
+    const source = `1${'2'.repeat(63)}`;
+    expect(integerOfNumberText(source)).toBe(BigInt(source));
+  });
+});
+
+describe('parseJsonExact and integerOfNumberText together', () => {
+  test('any amount from 0 to 2^63 − 1 survives parsing exactly', () => {
+    const amounts = fc.oneof(
+      fc.bigInt({ min: 0n, max: MONEY_MAX }),
+      fc.bigInt({ min: 2n ** 53n - 8n, max: 2n ** 53n + 8n }),
+      fc.bigInt({ min: MONEY_MAX - 8n, max: MONEY_MAX }),
+    );
+    fc.assert(
+      fc.property(amounts, (n) => {
+        const amount = amountOf(`{"amount":${n}}`);
+        if (n <= BigInt(Number.MAX_SAFE_INTEGER)) {
+          expect(amount).toBe(Number(n));
+        } else {
+          expect(amount).toBeInstanceOf(JsonNumberText);
+          expect((amount as JsonNumberText).source).toBe(String(n));
+          expect(integerOfNumberText((amount as JsonNumberText).source)).toBe(n);
+        }
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  test('an integer written with a fraction or a negative exponent reads as that integer', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: -MONEY_MAX, max: MONEY_MAX }),
+        fc.integer({ min: 1, max: 30 }),
+        (n, zeros) => {
+          expect(integerOfNumberText(`${n}.${'0'.repeat(zeros)}`)).toBe(n);
+          expect(integerOfNumberText(`${n}${'0'.repeat(zeros)}e-${zeros}`)).toBe(n);
+          expect(integerOfNumberText(`${n}.${'0'.repeat(zeros - 1)}1`)).toBe('fraction');
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -1,0 +1,46 @@
+// Runs the service as `npm start` does, as a child process of the test, and waits for what it
+// prints; children still running after a test are killed.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { afterEach } from 'vitest';
+
+/** How long the process may take to start or to stop before the test gives up. */
+export const PROCESS_WAIT_MS = 15_000;
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+
+/** Starts src/main.ts with only these settings (and PATH). */
+export function startService(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['src/main.ts'], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const output = () => ({ stdout, stderr });
+  /** The address it listens on, once it says so. */
+  const listening = () =>
+    until(() => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1]);
+  return { child, exited, output, listening };
+}
+
+/** Polls until `probe` returns a value, or fails after PROCESS_WAIT_MS. */
+export async function until<T>(probe: () => T | undefined): Promise<T> {
+  const deadline = Date.now() + PROCESS_WAIT_MS;
+  while (Date.now() < deadline) {
+    const value = probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`not seen within ${PROCESS_WAIT_MS} ms`);
+}
