@@ -703,3 +703,33 @@ describe('Idempotency-Key', () => {
     expect((await wallets.operate(id, 'DEPOSIT', 4, { 'idempotency-key': k })).status).toBe(200);
   });
 });
+
+describe('the OpenAPI document', () => {
+  test('lists every wallet endpoint with the statuses the catalogue can produce', async () => {
+    const doc = (await t.app.inject({ url: '/docs/json' })).json();
+    const statuses = (path: string, method: string) =>
+      Object.keys(doc.paths[path][method].responses).sort();
+    expect(statuses('/api/v1/wallets/', 'get')).toEqual(['200', '422', '500']);
+    expect(statuses('/api/v1/wallets/', 'post')).toEqual(['201', '422', '500']);
+    expect(statuses('/api/v1/wallets/{wallet_id}', 'get')).toEqual(['200', '404', '422', '500']);
+    expect(statuses('/api/v1/wallets/{wallet_id}/operations', 'get')).toEqual([
+      '200',
+      '404',
+      '422',
+      '500',
+    ]);
+    for (const path of ['/api/v1/wallets/{wallet_id}/operation', '/api/v1/wallet']) {
+      expect(statuses(path, 'post')).toEqual(['200', '404', '409', '422', '500', '503']);
+    }
+    // Every status of the catalogue appears in some route's documentation.
+    const { walletErrors } = await import('../../src/features/wallets/wallet.errors.ts');
+    const documented = new Set(
+      Object.values(doc.paths).flatMap((item) =>
+        Object.values(item as Record<string, { responses: object }>).flatMap((op) =>
+          Object.keys(op.responses),
+        ),
+      ),
+    );
+    for (const spec of Object.values(walletErrors)) expect(documented).toContain(String(spec.status));
+  });
+});

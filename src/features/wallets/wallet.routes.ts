@@ -170,8 +170,9 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
     balance: wallet.balance,
   });
 
+  // The contract writes the collection with a trailing slash; either form is served.
   app.get(
-    '/wallets',
+    '/wallets/',
     {
       schema: {
         summary: 'List wallets, ordered by id (keyset pages: pass the last wallet_id as `after`)',
@@ -191,7 +192,7 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
   );
 
   app.post(
-    '/wallets',
+    '/wallets/',
     {
       bodyLimit: WALLET_BODY_LIMIT_BYTES,
       schema: {
@@ -302,7 +303,7 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
     },
   );
 
-  methodNotAllowed(app, '/wallets', ['GET', 'HEAD', 'POST']);
+  methodNotAllowed(app, '/wallets/', ['GET', 'HEAD', 'POST']);
   methodNotAllowed(app, '/wallets/:wallet_id', ['GET', 'HEAD']);
   methodNotAllowed(app, '/wallets/:wallet_id/operation', ['POST']);
   methodNotAllowed(app, '/wallets/:wallet_id/operations', ['GET', 'HEAD']);
