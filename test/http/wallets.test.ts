@@ -66,9 +66,11 @@ describe('POST /api/v1/wallets/', () => {
     }
   });
 
-  test('accepts an empty JSON object as the body', async () => {
+  test('accepts an empty JSON object, or an empty body sent as JSON', async () => {
     const response = await wallets.send({ method: 'POST', url: '/api/v1/wallets/', body: '{}' });
     expect(response.status).toBe(201);
+    const empty = await wallets.send({ method: 'POST', url: '/api/v1/wallets/', body: '' });
+    expect(empty.status, empty.text).toBe(201);
   });
 
   cases(
@@ -730,6 +732,17 @@ describe('the OpenAPI document', () => {
         ),
       ),
     );
-    for (const spec of Object.values(walletErrors)) expect(documented).toContain(String(spec.status));
+    for (const spec of Object.values(walletErrors))
+      expect(documented).toContain(String(spec.status));
+  });
+});
+
+describe('metrics', () => {
+  test('batches and held operations are exported', async () => {
+    const id = await wallets.create();
+    await Promise.all([1, 2, 3].map((amount) => wallets.operate(id, 'DEPOSIT', amount)));
+    const text = (await t.app.inject({ url: '/metrics' })).body;
+    expect(Number(/^wallet_batch_operations_sum (\d+)/m.exec(text)?.[1])).toBeGreaterThanOrEqual(3);
+    expect(text).toMatch(/^wallet_operations_held 0$/m);
   });
 });

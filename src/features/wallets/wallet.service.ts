@@ -1,7 +1,7 @@
 // Owns the wallets' rules: listing, creating and reading wallets, and deposits and withdrawals
 // applied in per-wallet batches (wallet.batches.ts), each optionally made idempotent by a client's
 // key. Refusals are AppErrors from the catalogue; nothing here knows HTTP.
-import { Histogram, type Registry } from 'prom-client';
+import { Gauge, Histogram, type Registry } from 'prom-client';
 import {
   type Database,
   SQLSTATE_FOREIGN_KEY_VIOLATION,
@@ -82,6 +82,16 @@ export function createWalletService(deps: {
     deps,
     { batchSent: (size) => sizes?.observe(size) },
   );
+  if (deps.registry) {
+    new Gauge({
+      name: 'wallet_operations_held',
+      help: 'Operations this process holds for their wallets: waiting, or in a running batch',
+      registers: [deps.registry],
+      collect() {
+        this.set(batches.held);
+      },
+    });
+  }
 
   async function apply(
     walletId: string,
