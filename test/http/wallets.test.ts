@@ -259,6 +259,10 @@ describe('POST /api/v1/wallets/{wallet_id}/operation', () => {
         issues: [{ loc: ['body', 'amount'], type: 'int_from_float' }],
       },
       {
+        body: '{"operation_type":"DEPOSIT","amount":1.0000000000000001}',
+        issues: [{ loc: ['body', 'amount'], type: 'int_from_float' }],
+      },
+      {
         body: '{"operation_type":"DEPOSIT","amount":9007199254740993.5}',
         issues: [{ loc: ['body', 'amount'], type: 'int_from_float' }],
       },

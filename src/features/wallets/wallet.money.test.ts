@@ -14,7 +14,6 @@ describe('parseJsonExact', () => {
       '{"operation_type":"DEPOSIT","amount":42}',
       '{"operationType":"WITHDRAW","amount":"9223372036854775807"}',
       '{"amount":-9007199254740991,"max":9007199254740991,"zero":0,"minus_zero":-0}',
-      '{"amount":10.0,"e":1e3}',
       '{"nested":{"a":[1,2,{"b":3}]},"s":"1e400","t":true,"n":null}',
       '{}',
       '[1,2,3]',
@@ -30,14 +29,25 @@ describe('parseJsonExact', () => {
     },
   );
 
-  test('leaves safe integers as numbers, including ones written as 10.0 or 1e3', () => {
-    const parsed = parseJsonExact('{"a":1,"b":10.0,"c":1e3,"d":9007199254740991}') as Record<
-      string,
-      unknown
-    >;
-    expect(parsed).toStrictEqual({ a: 1, b: 10, c: 1000, d: 9007199254740991 });
-    for (const value of Object.values(parsed)) expect(typeof value).toBe('number');
+  test('keeps numbers written with a fraction or an exponent as their text, however small', () => {
+    const parsed = parseJsonExact('{"a":1,"b":10.0,"c":1e3,"d":9007199254740991}');
+    expect(parsed).toStrictEqual({
+      a: 1,
+      b: new JsonNumberText('10.0'),
+      c: new JsonNumberText('1e3'),
+      d: 9007199254740991,
+    });
   });
+
+  cases(
+    'keeps a fraction a double would round away, so that it is refused, not rounded',
+    ['4503599627370496.5', '1.0000000000000001', '123456789012345.00000001'],
+    (source) => {
+      const amount = amountOf(`{"amount":${source}}`);
+      expect(amount).toStrictEqual(new JsonNumberText(source));
+      expect(integerOfNumberText(source)).toBe('fraction');
+    },
+  );
 
   cases(
     "keeps an object's unsafe number as a JsonNumberText holding its exact source text",
@@ -142,6 +152,7 @@ describe('integerOfNumberText', () => {
       ['9223372036854775808', '9223372036854775808'],
       ['-9223372036854775808', '-9223372036854775808'],
       ['92233720368547758.07e2', '9223372036854775807'],
+      [`0.${'0'.repeat(9)}1e70`, `1${'0'.repeat(60)}`],
       ['1e400', 'huge'],
       ['-1e400', 'huge'],
       ['1e99999999999999999999', 'huge'],

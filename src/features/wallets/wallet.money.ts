@@ -16,20 +16,27 @@ type Reviver = (key: string, value: unknown, context?: { source?: string }) => u
 
 // JSON.parse's reviver is given each primitive's source text (Node 22+, V8's implementation of
 // the TC39 "JSON.parse source text access" proposal), so no hand-written parser is needed.
-const keepUnsafeNumbers: Reviver = (_key, value, context) =>
-  typeof value === 'number' && !Number.isSafeInteger(value) && context?.source !== undefined
+const keepInexactNumbers: Reviver = (_key, value, context) =>
+  typeof value === 'number' &&
+  context?.source !== undefined &&
+  (!Number.isSafeInteger(value) || !INTEGER_TEXT.test(context.source))
     ? new JsonNumberText(context.source)
     : value;
 
+const INTEGER_TEXT = /^-?\d+$/;
+/** A digit followed by a decimal point or an exponent: a number a double may have rounded. */
+const INEXACT_HINT = /\d[.eE]/;
+
 /**
- * Parses a JSON text; numbers that are not safe integers (beyond 2^53, fractional or written with
- * an exponent) among an object's own values come back as JsonNumberText. The common body, whose
- * numbers are all small integers, is parsed once by plain JSON.parse.
+ * Parses a JSON text; numbers a double may not hold exactly (beyond 2^53, or written with a
+ * fraction or an exponent) come back as JsonNumberText with their source text, so that 1.0 is
+ * still 1 but 1.0000000000000001 is not. The common body, whose numbers are all plain small
+ * integers, is parsed once by plain JSON.parse.
  */
 export function parseJsonExact(text: string): unknown {
   const value: unknown = JSON.parse(text);
-  if (!hasUnsafeNumber(value)) return value;
-  return JSON.parse(text, keepUnsafeNumbers as Parameters<typeof JSON.parse>[1]);
+  if (!INEXACT_HINT.test(text) && !hasUnsafeNumber(value)) return value;
+  return JSON.parse(text, keepInexactNumbers as Parameters<typeof JSON.parse>[1]);
 }
 
 function hasUnsafeNumber(value: unknown): boolean {
