@@ -1,5 +1,5 @@
-// Owns the benchmark run: starts the servers and the fault proxy, seeds Redis and the shop's
-// database, drives every scenario with autocannon for several runs, runs the shop's fixed-rate SLI,
+// Owns the benchmark run: starts the servers and the fault proxy, seeds Redis and the bench
+// database (shop users, wallets), drives every scenario with autocannon for several runs, runs the shop's fixed-rate SLI,
 // and reports medians, ratios to hello-world and targets.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,11 +12,19 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { FaultProxy } from '../test/support/fault-proxy.ts';
 import { type CpuShares, cpuShares, cpuSnapshot } from './cpu.ts';
+import {
+  ADMIN_DATABASE_URL,
+  BENCH_DATABASE,
+  createBenchDatabase,
+  dropBenchDatabase,
+  shownUrl,
+} from './database.ts';
 import { HarnessError, REPO_ROOT, type ServerProcess, startServer } from './processes.ts';
 import {
   type BenchContext,
   distinctBodiesBuilt,
   LATENCY_CONNECTIONS,
+  type LoadReport,
   type RequestPlan,
   SCENARIOS,
   type Scenario,
@@ -27,22 +35,24 @@ import {
   urlOf,
 } from './scenarios.ts';
 import {
-  ADMIN_DATABASE_URL,
   AUTH_WARM_USERS,
-  BENCH_DATABASE,
   benchJwtSecret,
   COLD_AUTH_CONNECTIONS,
   coldLoginsUsed,
-  createBenchDatabase,
-  dropBenchDatabase,
   SEED_USERS,
   SHOP_SCENARIOS,
   type ShopFixture,
   seedShop,
-  shownUrl,
 } from './shop.ts';
 import { renderSli, runSli, SLI_NAME, type SliRun, sliVerdicts } from './shop-sli.ts';
 import { median } from './stats.ts';
+import {
+  seedWallets,
+  UNIFORM_WALLETS,
+  WALLET_HOT_TARGET_OPS,
+  WALLET_SCENARIOS,
+  type WalletFixture,
+} from './wallets.ts';
 
 interface Options {
   readonly duration: number;
@@ -69,15 +79,18 @@ const OPTION_LIMITS: Readonly<Record<NumericOption, readonly [string, number, nu
   stepSeconds: ['step-seconds', 1, 60, '5'],
 };
 
-const ALL_SCENARIOS: readonly Scenario[] = [...SCENARIOS, ...SHOP_SCENARIOS];
+const ALL_SCENARIOS: readonly Scenario[] = [...SCENARIOS, ...SHOP_SCENARIOS, ...WALLET_SCENARIOS];
+/** The scenarios whose servers work on the bench database: their CPU is shown per request. */
+const DATABASE_SCENARIOS: readonly Scenario[] = [...SHOP_SCENARIOS, ...WALLET_SCENARIOS];
 /** Names --only accepts besides the scenarios' own. */
 const GROUPS: Readonly<Record<string, readonly string[]>> = {
   scoring: SCENARIOS.map((s) => s.name),
   shop: [...SHOP_SCENARIOS.map((s) => s.name), SLI_NAME],
+  wallets: WALLET_SCENARIOS.map((s) => s.name),
 };
 const USAGE =
   'usage: npm run bench -- [--duration S] [--runs N] [--connections C] [--warmup S] ' +
-  '[--sli-seconds S] [--step-seconds S] [--only scoring|shop|shop-sli|<scenario>,...]';
+  '[--sli-seconds S] [--step-seconds S] [--only scoring|shop|shop-sli|wallets|<scenario>,...]';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
 // The service reads these too (the children inherit the environment), so the targets follow them.
@@ -119,6 +132,8 @@ interface Measurement {
   readonly storeOperations: Readonly<Record<string, number>>;
   /** Cores the server, PostgreSQL, the bench and the rest used during the load. */
   readonly cpu: CpuShares;
+  /** The scenario's own findings about the load (e.g. the wallets' balances), if it observes. */
+  readonly report: LoadReport | null;
   readonly raw: autocannon.Result;
 }
 
@@ -131,6 +146,8 @@ interface Row {
   readonly p99_9: number;
   readonly requests: number;
   readonly non2xx: number;
+  /** Answers with a 5xx status, from autocannon's status codes. */
+  readonly serverErrors: number;
   readonly errors: number;
 }
 
@@ -372,6 +389,7 @@ async function measure(
   if (problem) throw new HarnessError(`${scenario.name}: sanity check failed: ${problem}`);
   if (options.warmup > 0)
     await loadOnce(baseUrl, plan, options.warmup, options, scenario.connections);
+  const observed = await scenario.observe?.(ctx);
   const counted = scenario.server !== 'hello';
   const before = counted ? await storeOperations(baseUrl) : {};
   const server = servers[scenario.server];
@@ -393,6 +411,8 @@ async function measure(
   for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) {
     statusCodes[code] = Number(stats.count ?? 0);
   }
+  const connections = scenario.connections ?? options.connections;
+  const report = observed ? await observed({ statusCodes, connections }) : null;
   return {
     run,
     scenario: scenario.name,
@@ -414,11 +434,15 @@ async function measure(
     loadAverage,
     storeOperations: operations,
     cpu,
+    report,
     raw: result,
   };
 }
 
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+
+const serverErrorsOf = (m: Measurement) =>
+  sum(Object.entries(m.statusCodes).map(([code, n]) => (code.startsWith('5') ? n : 0)));
 
 function summarise(measurements: readonly Measurement[]): Row[] {
   return ALL_SCENARIOS.map((scenario) => measurements.filter((m) => m.scenario === scenario.name))
@@ -432,6 +456,7 @@ function summarise(measurements: readonly Measurement[]): Row[] {
       p99_9: median(ms.map((m) => m.latencyMs.p99_9)),
       requests: sum(ms.map((m) => m.requests)),
       non2xx: sum(ms.map((m) => m.non2xx)),
+      serverErrors: sum(ms.map(serverErrorsOf)),
       errors: sum(ms.map((m) => m.errors)),
     }));
 }
@@ -448,6 +473,7 @@ function renderTable(rows: readonly Row[]): string {
     'p99.9 ms',
     'requests',
     'non-2xx',
+    '5xx',
     'errors',
   ];
   const cells = rows.map((r) => [
@@ -459,6 +485,7 @@ function renderTable(rows: readonly Row[]): string {
     formatMs(r.p99_9),
     r.requests.toLocaleString('en-US'),
     r.non2xx.toLocaleString('en-US'),
+    r.serverErrors.toLocaleString('en-US'),
     r.errors.toLocaleString('en-US'),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
@@ -473,11 +500,12 @@ const kernelPercent = (c: CpuShares) =>
   (100 * (c.serviceSystem + c.postgresSystem)) / (c.service + c.postgres || 1);
 
 /**
- * Where the shop's time goes: the CPU the service and PostgreSQL spent per answer, medians over
- * runs, so that a missed target can be placed on the event loop or on the database.
+ * Where the shop's and the wallets' time goes: the CPU the service and PostgreSQL spent per
+ * answer, medians over runs, so that a missed target can be placed on the event loop or on the
+ * database.
  */
-function renderShopCpu(measurements: readonly Measurement[]): string {
-  const names = SHOP_SCENARIOS.map((s) => s.name).filter((name) =>
+function renderDatabaseCpu(measurements: readonly Measurement[]): string {
+  const names = DATABASE_SCENARIOS.map((s) => s.name).filter((name) =>
     measurements.some((m) => m.scenario === name),
   );
   if (names.length === 0) return '';
@@ -512,7 +540,7 @@ function renderShopCpu(measurements: readonly Measurement[]): string {
       .map((text, i) => (i === 0 ? text.padEnd(widths[i] ?? 0) : text.padStart(widths[i] ?? 0)))
       .join('  ');
   return [
-    "CPU during the shop loads (medians; cores used on average; postgres: the bench database's " +
+    "CPU during the shop and wallet loads (medians; cores used on average; postgres: the bench database's " +
       "backends and the server's own processes; bench+other: the load generator and the rest of " +
       'the machine; kernel share: of the service and postgres time, the part spent in the kernel):',
     line(header),
@@ -557,17 +585,19 @@ function judge(rows: readonly Row[], measurements: readonly Measurement[]): Verd
       detail: `median p99 ${formatMs(r.p99)} ms (worst run ${formatMs(worstP99(name))} ms); ${unavailable}/${r.requests} answered 503, ${r.errors} errors`,
     });
   }
-  const shop = rows.filter((r) => r.scenario.startsWith('shop-'));
-  if (shop.length > 0) {
-    const failing = shop.filter(
+  // Every answer of the shop's and the wallets' loads is a 200 (the seeds make sure of it).
+  for (const prefix of ['shop-', 'wallet-']) {
+    const ofPrefix = rows.filter((r) => r.scenario.startsWith(prefix));
+    if (ofPrefix.length === 0) continue;
+    const failing = ofPrefix.filter(
       (r) => r.non2xx > 0 || r.errors > 0 || count(r.scenario, '200') !== r.requests,
     );
     verdicts.push({
-      target: 'shop-* every answer 200, no errors',
+      target: `${prefix}* every answer 200, no errors`,
       pass: failing.length === 0,
       detail:
         failing.length === 0
-          ? `${sum(shop.map((r) => r.requests)).toLocaleString('en-US')} answers, all 200`
+          ? `${sum(ofPrefix.map((r) => r.requests)).toLocaleString('en-US')} answers, all 200`
           : failing
               .map((r) => {
                 const seen = new Set(of(r.scenario).flatMap((m) => Object.keys(m.statusCodes)));
@@ -580,6 +610,35 @@ function judge(rows: readonly Row[], measurements: readonly Measurement[]): Verd
               .join('; '),
     });
   }
+  const hot = row('wallet-hot');
+  if (hot) {
+    const perRun = of('wallet-hot')
+      .map((m) => Math.round(m.rps).toLocaleString('en-US'))
+      .join(', ');
+    verdicts.push({
+      target: `wallet-hot ≥ ${WALLET_HOT_TARGET_OPS.toLocaleString('en-US')} ops/s with zero 5xx`,
+      pass: hot.rps >= WALLET_HOT_TARGET_OPS && hot.serverErrors === 0,
+      detail:
+        `median ${Math.round(hot.rps).toLocaleString('en-US')} ops/s (runs: ${perRun}); ` +
+        `${hot.serverErrors} answers 5xx of ${hot.requests.toLocaleString('en-US')}`,
+    });
+  }
+  const audited = measurements.filter((m) => m.scenario.startsWith('wallet-') && m.report);
+  if (audited.length > 0) {
+    const problems = audited.flatMap((m) =>
+      (m.report?.problems ?? []).map((problem) => `run ${m.run} ${m.scenario}: ${problem}`),
+    );
+    verdicts.push({
+      target:
+        'wallet-* exact after every load: the hot wallet and the sum of all balances equal ' +
+        'their seed + Σ deposits − Σ withdrawals in wallet_operations, every 200 recorded',
+      pass: problems.length === 0,
+      detail:
+        problems.length === 0
+          ? `${audited.length} loads checked in SQL on ${BENCH_DATABASE}`
+          : problems.join('; '),
+    });
+  }
   return verdicts;
 }
 
@@ -588,13 +647,18 @@ function notes(
   rows: readonly Row[],
   measurements: readonly Measurement[],
   options: Options,
-  fixture: ShopFixture | null,
+  fixtures: Fixtures,
 ): string[] {
   const found: string[] = [];
-  if (fixture?.autovacuumOff) {
+  const vacuumed = [
+    ...(fixtures.shop?.autovacuumOff ? ['shop'] : []),
+    ...(fixtures.wallets?.autovacuumOff ? ['wallet'] : []),
+  ];
+  if (vacuumed.length > 0) {
+    const which = vacuumed.join(' and ');
     found.push(
-      'PostgreSQL runs with autovacuum off: the bench ran VACUUM (ANALYZE) on the shop tables ' +
-        'before each shop load, as autovacuum would, so that no load pays for the dead rows of another.',
+      `PostgreSQL runs with autovacuum off: the bench ran VACUUM (ANALYZE) on the ${which} tables ` +
+        `before each ${which} load, as autovacuum would, so that no load pays for the dead rows of another.`,
     );
   }
   const ran = new Set(rows.map((r) => r.scenario));
@@ -613,6 +677,13 @@ function notes(
     found.push(
       `score-blackholed p99 ${formatMs(blackholed.p99)} ms against ${formatMs(twin.p99)} ms for ` +
         'the same load with a healthy cache (score-miss-latency): the machine was busy if both are high.',
+    );
+  }
+  if (rows.some((r) => r.scenario.startsWith('wallet-'))) {
+    found.push(
+      `wallet-*: one hot wallet, or a random one of ${UNIFORM_WALLETS.toLocaleString('en-US')}, ` +
+        'seeded with far more than any bench withdraws; each operation is one answer, so req/s ' +
+        "is ops/s. The service sends a wallet's concurrent operations in one transaction (a batch).",
     );
   }
   const cold = rows.find((r) => r.scenario === 'shop-auth-cold');
@@ -683,7 +754,7 @@ function writeResults(report: object): string {
 
 /**
  * The baseline, the service on Redis, the service on Redis through the fault proxy, and the
- * service the shop is measured on; only those the selected scenarios need.
+ * services the shop and the wallets are measured on; only those the selected scenarios need.
  */
 async function startServers(
   proxy: FaultProxy,
@@ -708,6 +779,8 @@ async function startServers(
     ['proxied', 'src/main.ts', serviceEnv(proxy.url())],
     // Its own process, so that the shop's numbers do not carry the scoring loads' state.
     ['shop', 'src/main.ts', serviceEnv(REDIS_URL)],
+    // Likewise: the wallets' batches and pool are not shared with the shop's loads.
+    ['wallets', 'src/main.ts', serviceEnv(REDIS_URL)],
   ] as const;
   const servers: Partial<Record<ServerName, ServerProcess>> = {};
   // One at a time: a failure then names the server, and startups do not compete for the CPU.
@@ -728,13 +801,33 @@ async function startServers(
 
 const verdictLabel = (v: Verdict) => (v.pass ? 'PASS' : v.inconclusive ? 'INCONCLUSIVE' : 'FAIL');
 
+/** What the bench seeded in its database; null for a feature none of the scenarios uses. */
+interface Fixtures {
+  readonly shop: ShopFixture | null;
+  readonly wallets: WalletFixture | null;
+}
+
+/** Each scenario's own findings after each of its loads, a line each, in the order they ran. */
+function renderLoadReports(measurements: readonly Measurement[]): string {
+  const reported = measurements.filter((m) => m.report);
+  if (reported.length === 0) return '';
+  const width = Math.max(...reported.map((m) => m.scenario.length));
+  return [
+    'After each load (the wallets: balances and wallet_operations in SQL on the bench database; ' +
+      "batches from the service's wallet_batch_operations at /metrics, during the load only):",
+    ...reported.map(
+      (m) => `  run ${m.run}  ${m.scenario.padEnd(width)}  ${m.report?.summary ?? ''}`,
+    ),
+  ].join('\n');
+}
+
 function printReport(
   rows: readonly Row[],
   verdicts: readonly Verdict[],
   measurements: readonly Measurement[],
   sliRuns: readonly SliRun[],
   options: Options,
-  fixture: ShopFixture | null,
+  fixtures: Fixtures,
 ): void {
   const out = (text: string) => process.stdout.write(`${text}\n`);
   out(
@@ -747,12 +840,14 @@ function printReport(
       'over runs; "vs hello" is the median of per-run ratios.\n',
   );
   out(renderTable(rows));
-  const shopCpu = renderShopCpu(measurements);
-  if (shopCpu) out(`\n${shopCpu}`);
+  const databaseCpu = renderDatabaseCpu(measurements);
+  if (databaseCpu) out(`\n${databaseCpu}`);
+  const loadReports = renderLoadReports(measurements);
+  if (loadReports) out(`\n${loadReports}`);
   if (sliRuns.length > 0) out(`\n${renderSli(sliRuns)}`);
   out('\nTargets:');
   for (const v of verdicts) out(`  ${verdictLabel(v)}  ${v.target}: ${v.detail}`);
-  for (const note of notes(rows, measurements, options, fixture)) out(`  note  ${note}`);
+  for (const note of notes(rows, measurements, options, fixtures)) out(`  note  ${note}`);
 }
 
 async function main(): Promise<number> {
@@ -771,6 +866,7 @@ async function main(): Promise<number> {
   const measurements: Measurement[] = [];
   const sliRuns: SliRun[] = [];
   let fixture: ShopFixture | null = null;
+  let wallets: WalletFixture | null = null;
   // The database URL is the bench's own (set below) and the JWT secret is never recorded.
   const settings = Object.fromEntries(
     Object.entries(process.env).filter(([key]) =>
@@ -799,6 +895,14 @@ async function main(): Promise<number> {
       seedTimingsMs: fixture.timingsMs,
       autovacuumOff: fixture.autovacuumOff,
       coldLogins: coldLoginsUsed(),
+    },
+    wallets: wallets && {
+      hot: wallets.hot,
+      uniformWallets: wallets.uniform.length,
+      seedBalance: wallets.seedBalance.toString(),
+      seededTotal: wallets.seededTotal.toString(),
+      seedMs: wallets.seedMs,
+      autovacuumOff: wallets.autovacuumOff,
     },
     sli: sliRuns,
     servers: Object.fromEntries(
@@ -833,6 +937,14 @@ async function main(): Promise<number> {
           `insert ${Math.round(t.insert)} ms, tokens ${Math.round(t.tokens)} ms)`,
       );
     }
+    if (all.wallets) {
+      // After the start, as for the shop; only the wallets, whatever else the database serves.
+      wallets = await seedWallets(databaseUrl);
+      log(
+        `bench: one hot wallet and ${UNIFORM_WALLETS.toLocaleString('en-US')} others seeded ` +
+          `with ${wallets.seedBalance.toLocaleString('en-US')} each (${Math.round(wallets.seedMs)} ms)`,
+      );
+    }
     const ctx: BenchContext = {
       urls: Object.fromEntries(Object.entries(all).map(([name, server]) => [name, server.url])),
       proxy: state.proxy,
@@ -840,6 +952,7 @@ async function main(): Promise<number> {
       recoveryTimeoutMs: CACHE_COOLDOWN_MAX_MS + 10_000,
       log,
       shop: fixture,
+      wallets,
     };
 
     for (let run = 1; run <= options.runs; run++) {
@@ -882,7 +995,7 @@ async function main(): Promise<number> {
 
     const rows = summarise(measurements);
     const verdicts = [...judge(rows, measurements), ...sliVerdicts(sliRuns)];
-    printReport(rows, verdicts, measurements, sliRuns, options, fixture);
+    printReport(rows, verdicts, measurements, sliRuns, options, { shop: fixture, wallets });
     await cleanup();
     const cleaned = state.cleaned;
     if (cleaned) {

@@ -6,6 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { FaultProxy } from '../test/support/fault-proxy.ts';
 import { HarnessError } from './processes.ts';
 import type { ShopFixture } from './shop.ts';
+import type { WalletFixture } from './wallets.ts';
 
 // The client side of the contract, written from the spec rather than imported from src/, so that
 // the bench authenticates exactly as an outside client would.
@@ -39,7 +40,7 @@ export const SEEDED_INTERESTS: Readonly<Record<string, readonly string[]>> = Obj
   ]),
 );
 
-export type ServerName = 'hello' | 'service' | 'proxied' | 'shop';
+export type ServerName = 'hello' | 'service' | 'proxied' | 'shop' | 'wallets';
 
 export interface BenchContext {
   /** Base URLs, http://127.0.0.1:<port>, of the servers this bench started (--only skips some). */
@@ -53,6 +54,8 @@ export interface BenchContext {
   readonly log: (line: string) => void;
   /** The seeded shop users and their tokens; null when no shop scenario runs. */
   readonly shop: ShopFixture | null;
+  /** The seeded wallets; null when no wallet scenario runs. */
+  readonly wallets: WalletFixture | null;
 }
 
 /** One whole request; a JSON body is sent with its content type. */
@@ -80,6 +83,26 @@ export interface Answer {
   readonly ms: number;
 }
 
+/** What a scenario found out for itself about one measured load, beyond autocannon's counts. */
+export interface LoadReport {
+  /** One line for the report, e.g. the balances checked and the mean batch size. */
+  readonly summary: string;
+  /** What was wrong (e.g. a balance that does not add up); any one fails the scenario's target. */
+  readonly problems: readonly string[];
+  /** The figures behind the summary, for the raw results. */
+  readonly figures: Readonly<Record<string, number | string>>;
+}
+
+/** What the measured load did, as autocannon counted it, for a scenario's own report. */
+export interface LoadCounts {
+  readonly statusCodes: Readonly<Record<string, number>>;
+  /**
+   * The most requests in flight at once: when autocannon stops, that many may still be applied
+   * by the service without being counted.
+   */
+  readonly connections: number;
+}
+
 export interface Scenario {
   readonly name: string;
   readonly server: ServerName;
@@ -98,6 +121,11 @@ export interface Scenario {
    * (autocannon's --rate is no substitute: it sends each second's quota in a burst.)
    */
   readonly connections?: number;
+  /**
+   * Called just before the measured load (after the warm-up); the function it returns is called
+   * just after, so that a scenario can compare the service's and the database's state across it.
+   */
+  readonly observe?: (ctx: BenchContext) => Promise<(load: LoadCounts) => Promise<LoadReport>>;
 }
 
 /** Connections of the latency scenarios: enough to keep both cores busy, too few to queue. */
@@ -188,17 +216,25 @@ export async function send(
   };
 }
 
+const METRICS_TIMEOUT_MS = 5_000;
+
+/** The service's /metrics, in Prometheus' text format. */
+export async function serviceMetrics(baseUrl: string): Promise<string> {
+  const answer = await send(baseUrl, { method: 'GET', path: '/metrics' }, METRICS_TIMEOUT_MS);
+  if (answer.status !== 200 || typeof answer.body !== 'string') {
+    throw new HarnessError(`GET ${baseUrl}/metrics: ${describe(answer)}`);
+  }
+  return answer.body;
+}
+
 /**
  * The service's scoring_store_operations_total counters from /metrics, keyed "role op outcome"
  * (e.g. "cache get hit"), so that a scenario can be checked to have measured what it claims.
  */
 export async function storeOperations(baseUrl: string): Promise<Record<string, number>> {
-  const answer = await send(baseUrl, { method: 'GET', path: '/metrics' }, 5_000);
-  if (answer.status !== 200 || typeof answer.body !== 'string') {
-    throw new HarnessError(`GET ${baseUrl}/metrics: ${describe(answer)}`);
-  }
+  const metrics = await serviceMetrics(baseUrl);
   const counters: Record<string, number> = {};
-  for (const [, labels = '', value] of answer.body.matchAll(
+  for (const [, labels = '', value] of metrics.matchAll(
     /^scoring_store_operations_total\{([^}]*)\} (\S+)$/gm,
   )) {
     const label = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(labels)?.[1] ?? '?';
@@ -207,7 +243,8 @@ export async function storeOperations(baseUrl: string): Promise<Record<string, n
   return counters;
 }
 
-function describe(answer: Answer): string {
+/** An answer as an error message quotes it: status and the start of the body. */
+export function describe(answer: Answer): string {
   return `HTTP ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`;
 }
 

@@ -1,25 +1,20 @@
-// Owns the shop's side of the bench: the throwaway PostgreSQL database, the 100,000 seeded users
-// and their tokens, the requests each shop scenario sends, and what a correct answer looks like.
+// Owns the shop's side of the bench: the 100,000 users seeded in the bench database and their
+// tokens, the requests each shop scenario sends, and what a correct answer looks like.
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { hashPassword } from '../src/platform/passwords.ts';
 import { createTokens } from '../src/platform/tokens.ts';
+import { autovacuumIsOff, vacuumTables, withClient } from './database.ts';
 import type { OpenLoopRequest } from './open-loop.ts';
 import { HarnessError } from './processes.ts';
 import {
   type Answer,
   type BenchContext,
+  describe,
   type RequestSpec,
   type Scenario,
   send,
   urlOf,
 } from './scenarios.ts';
-
-/** The admin connection: the bench creates and drops its own database on this server. */
-export const ADMIN_DATABASE_URL =
-  process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-/** A fixed name, so that a bench killed before its cleanup leaves nothing the next one keeps. */
-export const BENCH_DATABASE = 'coinworks_bench';
 
 /** The assignment's scale: "up to 100 000 users". */
 export const SEED_USERS = 100_000;
@@ -27,8 +22,6 @@ const SEED_PASSWORD = 'bench-password';
 const START_COINS = 1_000;
 /** Longer than any bench; the service only checks the expiry claim. */
 const TOKEN_TTL_SECONDS = 86_400;
-const ADMIN_CONNECT_TIMEOUT_MS = 5_000;
-const SEED_STATEMENT_TIMEOUT_MS = 120_000;
 
 /**
  * shop-auth logs in this many users in turn. Each must pay one scrypt (about 120 ms of a core)
@@ -63,53 +56,6 @@ export interface ShopFixture {
   readonly autovacuumOff: boolean;
 }
 
-/** The same PostgreSQL server's URL for another database. */
-function databaseUrl(serverUrl: string, name: string): string {
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.href;
-}
-
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({
-    connectionString: url,
-    connectionTimeoutMillis: ADMIN_CONNECT_TIMEOUT_MS,
-    statement_timeout: SEED_STATEMENT_TIMEOUT_MS,
-  });
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new HarnessError(`PostgreSQL at ${shownUrl(url)} is not reachable: ${String(err)}`);
-  }
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A URL as the bench may print it: without its password. */
-export function shownUrl(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.href;
-}
-
-/** Drops and creates the bench database; returns its URL for the service. */
-export async function createBenchDatabase(): Promise<string> {
-  await withClient(ADMIN_DATABASE_URL, async (client) => {
-    await client.query(`DROP DATABASE IF EXISTS "${BENCH_DATABASE}" WITH (FORCE)`);
-    await client.query(`CREATE DATABASE "${BENCH_DATABASE}"`);
-  });
-  return databaseUrl(ADMIN_DATABASE_URL, BENCH_DATABASE);
-}
-
-export async function dropBenchDatabase(): Promise<void> {
-  await withClient(ADMIN_DATABASE_URL, (client) =>
-    client.query(`DROP DATABASE IF EXISTS "${BENCH_DATABASE}" WITH (FORCE)`),
-  );
-}
-
 /** A signing secret for this bench only; the service and the bench's tokens share it. */
 export function benchJwtSecret(): string {
   return randomBytes(48).toString('base64url');
@@ -137,8 +83,7 @@ export async function seedShop(url: string, jwtSecret: string): Promise<ShopFixt
     const result = await client.query<{ id: number; username: string }>(
       'SELECT id, username FROM shop_users ORDER BY id',
     );
-    const autovacuum = await client.query<{ autovacuum: string }>('SHOW autovacuum');
-    return { users: result.rows, autovacuumOff: autovacuum.rows[0]?.autovacuum === 'off' };
+    return { users: result.rows, autovacuumOff: await autovacuumIsOff(client) };
   });
   const insert = performance.now() - startedAt;
   if (rows.users.length !== SEED_USERS) {
@@ -171,16 +116,9 @@ const SHOP_TABLES = [
   'shop_transfer_totals',
 ] as const;
 
-/**
- * Does what autovacuum would do, on a server where it is off (as on test machines), so that the
- * figures do not measure how many dead rows and how stale the statistics earlier scenarios left
- * behind. Called before each shop load.
- */
+/** Vacuums the shop's tables where autovacuum is off (see vacuumTables); before each shop load. */
 export async function vacuumShop(fixture: ShopFixture): Promise<void> {
-  if (!fixture.autovacuumOff) return;
-  await withClient(fixture.databaseUrl, (client) =>
-    client.query(`VACUUM (ANALYZE) ${SHOP_TABLES.join(', ')}`),
-  );
+  if (fixture.autovacuumOff) await vacuumTables(fixture.databaseUrl, SHOP_TABLES);
 }
 
 function fixtureOf(ctx: BenchContext): ShopFixture {
@@ -235,10 +173,6 @@ export function mixedRequest(users: readonly ShopUser[]): OpenLoopRequest {
   if (draw < MIXED_INFO_SHARE) return infoRequest(users);
   if (draw < MIXED_INFO_SHARE + MIXED_BUY_SHARE) return buyRequest(users);
   return sendRequest(users);
-}
-
-function describe(answer: Answer): string {
-  return `HTTP ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`;
 }
 
 function expectToken(answer: Answer): string | null {
