@@ -1,7 +1,8 @@
 -- A batch of operations on one wallet in one round trip and one transaction: the service gathers
 -- the operations that arrive for a wallet while its previous batch runs and sends them here
 -- together, so a hot wallet pays one commit per batch instead of one per operation. The wallet's
--- row lock serializes batches from every process. Operations apply in array order, each against
+-- row lock serializes batches from every process; it is FOR NO KEY UPDATE (the id never changes),
+-- so that rows referring to the wallet, such as a new Idempotency-Key claim, need not wait for it. Operations apply in array order, each against
 -- the balance the previous one left: a withdrawal above that balance, or a deposit that would pass
 -- 2^63 - 1, is refused ('INSUFFICIENT_FUNDS', 'BALANCE_LIMIT') and changes nothing; every other
 -- operation gets the wallet's next sequence number and a history row. One result row per
@@ -9,7 +10,8 @@
 -- Idempotency-Key has its outcome recorded in the same transaction as the change; one whose key
 -- already holds an outcome (a retry that outlived its claim) is not applied again but answered
 -- 'REPLAY', and the caller replays that outcome. Both happen under the wallet's lock, so no key
--- ever applies twice, whatever the timing of claims and retries.
+-- ever applies twice, whatever the timing of claims and retries; the record always names the
+-- operation that was applied (its fingerprint too, should a retry have re-claimed the key).
 CREATE FUNCTION wallet_apply(
   p_wallet uuid,
   p_types text[],
@@ -32,7 +34,7 @@ DECLARE
   i integer;
 BEGIN
   SELECT balance, operations_count INTO v_balance, v_seq
-  FROM wallets WHERE id = p_wallet FOR UPDATE;
+  FROM wallets WHERE id = p_wallet FOR NO KEY UPDATE;
   IF NOT FOUND THEN
     RETURN;
   END IF;
@@ -76,8 +78,8 @@ BEGIN
         (wallet_id, key, fingerprint, outcome, operation_id, updated_at)
       VALUES (p_wallet, p_keys[i], p_fingerprints[i], r_outcome, r_operation_id, r_created_at)
       ON CONFLICT (wallet_id, key) DO UPDATE
-      SET outcome = EXCLUDED.outcome, operation_id = EXCLUDED.operation_id,
-        updated_at = EXCLUDED.updated_at;
+      SET fingerprint = EXCLUDED.fingerprint, outcome = EXCLUDED.outcome,
+        operation_id = EXCLUDED.operation_id, updated_at = EXCLUDED.updated_at;
     END IF;
     RETURN NEXT;
   END LOOP;

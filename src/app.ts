@@ -12,8 +12,8 @@ import { createMemoryStore, type ScoringStore } from './features/scoring/scoring
 import { createShopAuth, VerifiedPasswords } from './features/shop/shop.auth.ts';
 import { renderShopErrors, shopRoutes } from './features/shop/shop.routes.ts';
 import { createShopService } from './features/shop/shop.service.ts';
-import { renderWalletError, walletRoutes } from './features/wallets/wallet.routes.ts';
-import { createWalletService } from './features/wallets/wallet.service.ts';
+import { walletRoutes, walletUrlFailure } from './features/wallets/wallet.routes.ts';
+import { createWalletService, idempotencyLeaseSeconds } from './features/wallets/wallet.service.ts';
 import type { Config } from './platform/config.ts';
 import { createDatabase, type Database } from './platform/database.ts';
 import { installDocs } from './platform/docs.ts';
@@ -57,8 +57,13 @@ export async function buildApp(
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: ROUTE_PARAM_LENGTH_MAX },
     // A URL the router cannot decode is answered in the envelope of the API it was meant for.
     frameworkErrors: (error, request, reply: FastifyReply) => {
-      const failure = { status: 400, message: error.message, headers: {} };
       request.log.info({ url: request.url, reason: error.message }, 'request rejected');
+      if (request.url.startsWith(`${WALLETS_PREFIX}/`)) {
+        // A wallet id the router cannot take (too long, or not decodable) is a malformed UUID.
+        const { status, body } = walletUrlFailure(request.url.slice(WALLETS_PREFIX.length));
+        return reply.code(status).send(body);
+      }
+      const failure = { status: 400, message: error.message, headers: {} };
       return reply.code(400).send(renderFor(request.url)(failure));
     },
     bodyLimit: HTTP_BODY_LIMIT_BYTES,
@@ -131,7 +136,12 @@ export async function buildApp(
     service: shop,
   });
 
-  const wallets = createWalletService({ database, ...config.wallets, registry });
+  const wallets = createWalletService({
+    database,
+    ...config.wallets,
+    idempotencyLeaseSeconds: idempotencyLeaseSeconds(config.database),
+    registry,
+  });
   scheduleSweeps(app, wallets.sweepIdempotencyKeys);
   await app.register(walletRoutes, { prefix: WALLETS_PREFIX, service: wallets });
   return app;
@@ -141,7 +151,6 @@ const WALLETS_PREFIX = '/api/v1';
 
 /** The error body of the API a URL belongs to. */
 function renderFor(url: string): (failure: HttpFailure) => unknown {
-  if (url.startsWith(`${WALLETS_PREFIX}/`)) return renderWalletError;
   return url.startsWith('/api/') ? renderShopErrors : renderEnvelope;
 }
 

@@ -85,6 +85,33 @@ export function sqlState(error: unknown): string | null {
   return null;
 }
 
+const NEVER_SENT = Symbol('neverSent');
+
+function markNeverSent(error: unknown): unknown {
+  if (error && typeof error === 'object') Object.defineProperty(error, NEVER_SENT, { value: true });
+  return error;
+}
+
+/**
+ * Whether a statement certainly never ran: no connection could be had for it, or the server
+ * reported an error (a single statement that fails is rolled back). Otherwise (a client-side
+ * timeout, a connection lost mid-statement) it may have committed without the client knowing.
+ */
+export function certainlyNotApplied(error: unknown): boolean {
+  return (
+    Boolean((error as { [NEVER_SENT]?: boolean } | null)?.[NEVER_SENT]) || serverReported(error)
+  );
+}
+
+/** An error the server sent (it has a severity), not one of the socket's (EPIPE looks alike). */
+function serverReported(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause && depth < 5; depth += 1) {
+    if (typeof (cause as { severity?: unknown }).severity === 'string') return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 export function isRetryableAbort(error: unknown): boolean {
   return RETRYABLE_SQLSTATES.has(sqlState(error) ?? '');
 }
@@ -132,33 +159,70 @@ function createPostgres(options: DatabaseOptions, url: string): Database {
       this.set({ state: 'waiting' }, pool.waitingCount);
     },
   });
-  const on = (client: pg.Pool | pg.PoolClient): Queryable => ({
+  const on = (client: pg.PoolClient): Queryable => ({
     async query<T>(s: Statement, values: readonly unknown[]) {
       const result = await client.query({ name: s.name, text: s.text, values: [...values] });
       return result.rows as T[];
     },
   });
-  const once: Database['transaction'] = async (work, config) => {
-    const client = await pool.connect();
-    let broken: Error | undefined;
+  /**
+   * A pooled connection for one piece of work, as pool.query takes one: a failure to get it is
+   * marked (the work never left), an error the socket raises meanwhile is kept rather than thrown
+   * as an uncaught event, and a connection that failed other than by a server's error (or the
+   * work's own verdict, `keep`) is destroyed, not given back.
+   */
+  async function withClient<T>(
+    work: (client: pg.PoolClient) => Promise<T>,
+    keep: (error: unknown) => boolean,
+  ): Promise<T> {
+    let client: pg.PoolClient;
     try {
-      await client.query(begin(config?.isolationLevel));
-      const result = await work(on(client));
-      await client.query('COMMIT');
-      return result;
+      client = await pool.connect();
     } catch (error) {
-      // A connection that cannot even roll back is not given back to the pool.
-      await client.query('ROLLBACK').catch((err: Error) => {
-        broken = err;
-      });
+      throw markNeverSent(error);
+    }
+    let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
+    try {
+      return await work(client);
+    } catch (error) {
+      if (!keep(error)) broken ??= error as Error;
       throw error;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
+  }
+  const direct: Queryable = {
+    query: <T>(s: Statement, values: readonly unknown[]) =>
+      withClient((client) => on(client).query<T>(s, values), serverReported),
+  };
+  const once: Database['transaction'] = (work, config) => {
+    let rolledBack = true;
+    return withClient(
+      async (client) => {
+        await client.query(begin(config?.isolationLevel));
+        try {
+          const result = await work(on(client));
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          // A connection that cannot even roll back is not given back to the pool.
+          await client.query('ROLLBACK').catch(() => {
+            rolledBack = false;
+          });
+          throw error;
+        }
+      },
+      () => rolledBack,
+    );
   };
   return {
     kind: 'postgres',
-    ...on(pool),
+    ...direct,
     transaction: retrying(once, options),
     async migrate() {
       const client = await pool.connect();

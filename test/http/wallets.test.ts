@@ -4,7 +4,10 @@
 // wallets it needs.
 import { beforeAll, describe, expect, test } from 'vitest';
 import { WALLET_BODY_LIMIT_BYTES } from '../../src/features/wallets/wallet.routes.ts';
-import { IDEMPOTENCY_LEASE_SECONDS } from '../../src/features/wallets/wallet.service.ts';
+import {
+  idempotencyLeaseSeconds,
+  IDEMPOTENCY_LEASE_MIN_SECONDS as LEASE_SECONDS,
+} from '../../src/features/wallets/wallet.service.ts';
 import { type Database, statement } from '../../src/platform/database.ts';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 import { cases } from '../support/cases.ts';
@@ -540,11 +543,17 @@ describe('routes and methods', () => {
     expectDetail(await wallets.send({ method: 'GET', url: '/api/v1/nothing' }), 404, 'Not Found');
   });
 
-  test('a URL the router cannot decode is 400 in the wallets’ body', async () => {
-    const response = await wallets.send({ method: 'GET', url: '/api/v1/wallets/%zz' });
-    expect(response.status).toBe(400);
-    expect(response.json()).toEqual({ detail: expect.any(String) });
-  });
+  cases(
+    'a wallet id the router cannot take (undecodable, or over its length limit) is a 422',
+    ['%zz', '%E0%A4%A', 'a'.repeat(2_000)],
+    async (id) => {
+      for (const url of [`/api/v1/wallets/${id}`, `/api/v1/wallets/${id}/operations`]) {
+        const response = await wallets.send({ method: 'GET', url });
+        expectIssues(response, [{ loc: ['path', 'wallet_id'], type: 'uuid_parsing' }]);
+        expect(response.text.length).toBeLessThan(200);
+      }
+    },
+  );
 });
 
 describe('Idempotency-Key', () => {
@@ -605,7 +614,16 @@ describe('Idempotency-Key', () => {
     expect(await wallets.balanceOf(id)).toBe(5n);
   });
 
-  test('while the first request with a key runs, a retry is 409 and changes nothing', async () => {
+  test('the lease outlasts any batch the database settings allow, and is never under 5 minutes', () => {
+    const defaults = { connectTimeoutMs: 2_000, statementTimeoutMs: 5_000 };
+    expect(idempotencyLeaseSeconds(defaults)).toBe(LEASE_SECONDS);
+    // The longest statement timeout the configuration accepts: 10 minutes.
+    const longest = { connectTimeoutMs: 60_000, statementTimeoutMs: 600_000 };
+    // Twice the longest batch: two connection waits and the statement.
+    expect(idempotencyLeaseSeconds(longest)).toBe(2 * (2 * 60 + 600));
+  });
+
+  test('while a claim has no outcome yet (its first request still running), a retry is 409', async () => {
     const id = await wallets.create();
     const k = key();
     // The claim a running request holds: no outcome yet.
@@ -621,13 +639,13 @@ describe('Idempotency-Key', () => {
     expect(await wallets.balanceOf(id)).toBe(0n);
   });
 
-  test(`a claim abandoned for over ${IDEMPOTENCY_LEASE_SECONDS} s (a crashed process) is taken over`, async () => {
+  test(`a claim abandoned for over ${LEASE_SECONDS} s (a crashed process) is taken over`, async () => {
     const id = await wallets.create();
     const k = key();
     await sql(
       `INSERT INTO wallet_idempotency_keys (wallet_id, key, fingerprint, updated_at)
        VALUES ($1, $2, $3, now() - make_interval(secs => $4))`,
-      [id, k, 'DEPOSIT 9', IDEMPOTENCY_LEASE_SECONDS + 1],
+      [id, k, 'DEPOSIT 9', LEASE_SECONDS + 1],
     );
     expect((await wallets.operate(id, 'DEPOSIT', 9, { 'idempotency-key': k })).status).toBe(200);
     expect(
@@ -665,6 +683,7 @@ describe('Idempotency-Key', () => {
       batchOperationsMax: 10,
       queueOperationsMax: 10,
       idempotencyTtlSeconds: 86_400,
+      idempotencyLeaseSeconds: LEASE_SECONDS,
     });
     expect(await service.sweepIdempotencyKeys()).toBeGreaterThanOrEqual(1);
     const after = await sql('SELECT key FROM wallet_idempotency_keys WHERE wallet_id = $1', [id]);

@@ -162,6 +162,27 @@ describeWithPostgres('wallets on PostgreSQL', () => {
     for (const [i, id] of walletIds.entries()) await expectConsistent(id, 500n, results[i] ?? []);
   });
 
+  test('20 concurrent requests with one Idempotency-Key, on two instances, apply once', async () => {
+    const walletId = await one().withBalance(100);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (clients[i % 2] as WalletClient).operate(walletId, 'DEPOSIT', 7, {
+          'idempotency-key': 'one-key',
+        }),
+      ),
+    );
+    const ok = answers.filter((a) => a.status === 200);
+    expect(ok.length).toBeGreaterThanOrEqual(1);
+    for (const answer of answers.filter((a) => a.status !== 200)) {
+      expect(answer.status, answer.text).toBe(409);
+      expect(answer.json().detail).toMatch(/still in progress/);
+    }
+    expect(new Set(ok.map((a) => a.json().operation_id)).size).toBe(1);
+    expect(await one().balanceOf(walletId)).toBe(107n);
+    const retry = await one().operate(walletId, 'DEPOSIT', 7, { 'idempotency-key': 'one-key' });
+    expect(retry.json().operation_id).toBe(ok[0]?.json().operation_id);
+  });
+
   test('property: concurrent operations end where the accepted ones, applied one by one, end', async () => {
     const op = fc.record({
       type: fc.constantFrom<OperationType>('DEPOSIT', 'WITHDRAW'),

@@ -28,6 +28,22 @@ export function renderWalletError(failure: HttpFailure, error?: unknown) {
   return { detail: failure.message };
 }
 
+/**
+ * The answer to a URL under /api/v1 that the router could not take: on a wallet's path it is a
+ * malformed wallet id (422, as any other); elsewhere a 400 that repeats none of the URL.
+ */
+export function walletUrlFailure(path: string): { status: number; body: unknown } {
+  if (/^\/wallets\/[^/?]/.test(path)) {
+    const issue = {
+      loc: ['path', 'wallet_id'],
+      msg: 'Input should be a valid UUID',
+      type: 'uuid_parsing',
+    };
+    return { status: 422, body: { detail: [issue] } };
+  }
+  return { status: 400, body: { detail: 'Invalid URL' } };
+}
+
 const uuid = { type: 'string', format: 'uuid' } as const;
 const money = {
   type: 'integer',

@@ -3,6 +3,7 @@
 // key. Refusals are AppErrors from the catalogue; nothing here knows HTTP.
 import { Gauge, Histogram, type Registry } from 'prom-client';
 import {
+  certainlyNotApplied,
   type Database,
   SQLSTATE_FOREIGN_KEY_VIOLATION,
   sqlState,
@@ -47,11 +48,19 @@ export interface WalletService {
 export const REPLAYED = { 'idempotent-replayed': 'true' } as const;
 
 /**
- * How long a claimed key may stay without an outcome before a retry may take it over: far longer
- * than a batch can run (its statement is bounded by DATABASE_STATEMENT_TIMEOUT_MS). A takeover can
- * never apply an operation twice: wallet_apply refuses a key that already holds an outcome.
+ * How long a claimed key may stay without an outcome before a retry may take it over: longer than
+ * any batch can run, which the database settings bound (a connection's wait, then the statement's
+ * client-side timeout), and never under 5 minutes. Even a takeover cannot apply an operation
+ * twice: wallet_apply refuses a key that already holds an outcome, under the wallet's lock.
  */
-export const IDEMPOTENCY_LEASE_SECONDS = 300;
+export function idempotencyLeaseSeconds(database: {
+  readonly connectTimeoutMs: number;
+  readonly statementTimeoutMs: number;
+}): number {
+  const batchMs = 2 * database.connectTimeoutMs + database.statementTimeoutMs;
+  return Math.max(IDEMPOTENCY_LEASE_MIN_SECONDS, Math.ceil((2 * batchMs) / 1000));
+}
+export const IDEMPOTENCY_LEASE_MIN_SECONDS = 300;
 const SWEEP_BATCH_MAX = 10_000;
 const SWEEP_BATCHES_MAX = 100;
 /** Attempts at claiming a key whose record vanished between the claim and the read. */
@@ -62,6 +71,7 @@ export function createWalletService(deps: {
   readonly batchOperationsMax: number;
   readonly queueOperationsMax: number;
   readonly idempotencyTtlSeconds: number;
+  readonly idempotencyLeaseSeconds: number;
   readonly registry?: Registry;
 }): WalletService {
   const { database, idempotencyTtlSeconds } = deps;
@@ -120,8 +130,12 @@ export function createWalletService(deps: {
         try {
           result = await apply(walletId, request, { key, fingerprint });
         } catch (error) {
-          // Best effort: a claim left behind only makes retries wait for the lease (409s).
-          await repository.releaseKey(database, { walletId, key, token }).catch(() => {});
+          // The claim is given back only when the operation certainly did not run: refused before
+          // the database, or failed there. After a client-side timeout or a lost connection it may
+          // still commit, so retries get 409 until its outcome is recorded or the lease ends.
+          if (error instanceof AppError || certainlyNotApplied(error)) {
+            await repository.releaseKey(database, { walletId, key, token }).catch(() => {});
+          }
           throw error;
         }
         if (result !== 'REPLAY') return result;
@@ -139,7 +153,7 @@ export function createWalletService(deps: {
         key,
         fingerprint,
         ttlSeconds: idempotencyTtlSeconds,
-        leaseSeconds: IDEMPOTENCY_LEASE_SECONDS,
+        leaseSeconds: deps.idempotencyLeaseSeconds,
       });
     } catch (error) {
       // The key row refers to its wallet: no wallet, no claim.
