@@ -67,6 +67,20 @@ describeWithPostgres('Idempotency-Key when a batch fails', () => {
   const statusOf = (error: unknown) =>
     error instanceof AppError ? error.status : 'not an AppError';
 
+  /**
+   * Holds the wallet's row from another connection (so that the abandoned statement waits in the
+   * database), then sends a DEPOSIT of 10 with `key` that times out on the client side. The
+   * caller commits and releases the holder.
+   */
+  async function timeOutWhileHeld(walletId: string, key: string): Promise<pg.PoolClient> {
+    const holder = await sql.connect();
+    await holder.query('BEGIN');
+    await holder.query('SELECT 1 FROM wallets WHERE id = $1 FOR NO KEY UPDATE', [walletId]);
+    failNext = 'client-timeout';
+    await expect(service.operate(walletId, deposit(10n), key)).rejects.toThrow('timeout');
+    return holder;
+  }
+
   test('a failure the server reported gives the key back: the retry runs, once', async () => {
     const { walletId } = await service.create();
     failNext = 'server-error';
@@ -80,14 +94,8 @@ describeWithPostgres('Idempotency-Key when a batch fails', () => {
 
   test('after a client-side timeout the key is kept until the orphaned statement commits', async () => {
     const { walletId } = await service.create();
-    // Hold the wallet's row, so that the abandoned statement waits in the database.
-    const holder = await sql.connect();
+    const holder = await timeOutWhileHeld(walletId, 'k2');
     try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT 1 FROM wallets WHERE id = $1 FOR NO KEY UPDATE', [walletId]);
-      failNext = 'client-timeout';
-      await expect(service.operate(walletId, deposit(10n), 'k2')).rejects.toThrow('timeout');
-
       const waiting = await service.operate(walletId, deposit(10n), 'k2').catch((e) => e);
       expect(statusOf(waiting)).toBe(409);
       const other = await service
@@ -112,12 +120,8 @@ describeWithPostgres('Idempotency-Key when a batch fails', () => {
 
   test('a key re-claimed after its lease keeps naming the operation that was applied', async () => {
     const { walletId } = await service.create();
-    const holder = await sql.connect();
+    const holder = await timeOutWhileHeld(walletId, 'k3');
     try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT 1 FROM wallets WHERE id = $1 FOR NO KEY UPDATE', [walletId]);
-      failNext = 'client-timeout';
-      await expect(service.operate(walletId, deposit(10n), 'k3')).rejects.toThrow('timeout');
       // The lease ends (as if the statement had outlived it), and a retry with another body claims.
       await sql.query(
         `UPDATE wallet_idempotency_keys SET updated_at = now() - interval '301 seconds'
