@@ -59,6 +59,7 @@ export const EnvSchema = Type.Object({
 
   WALLET_BATCH_OPERATIONS_MAX: Type.Integer({ default: 500, minimum: 1, maximum: 10_000 }),
   WALLET_QUEUE_OPERATIONS_MAX: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000 }),
+  WALLET_TRANSACTIONS_IN_FLIGHT_MAX: Type.Integer({ default: 4, minimum: 1, maximum: 500 }),
   // The wallets' contract keeps keys at least 24 hours.
   WALLET_IDEMPOTENCY_TTL_SECONDS: Type.Integer({
     default: 86_400,
@@ -112,6 +113,8 @@ export interface WalletsConfig {
   readonly batchOperationsMax: number;
   /** Most operations one process holds for one wallet; beyond it new ones get 503. */
   readonly queueOperationsMax: number;
+  /** Most transactions of wallet batches one process runs at once; batches wait for a slot. */
+  readonly transactionsInFlightMax: number;
   readonly idempotencyTtlSeconds: number;
 }
 
@@ -254,6 +257,7 @@ function toConfig(env: Env): Config {
     wallets: {
       batchOperationsMax: env.WALLET_BATCH_OPERATIONS_MAX,
       queueOperationsMax: env.WALLET_QUEUE_OPERATIONS_MAX,
+      transactionsInFlightMax: env.WALLET_TRANSACTIONS_IN_FLIGHT_MAX,
       idempotencyTtlSeconds: env.WALLET_IDEMPOTENCY_TTL_SECONDS,
     },
   };

@@ -682,6 +682,7 @@ describe('Idempotency-Key', () => {
       database: db,
       batchOperationsMax: 10,
       queueOperationsMax: 10,
+      transactionsInFlightMax: 2,
       idempotencyTtlSeconds: 86_400,
       idempotencyLeaseSeconds: LEASE_SECONDS,
     });

@@ -1,5 +1,5 @@
 // Idempotency-Key when a batch fails, on the real PostgreSQL, through the wallet service with a
-// database whose wallet_apply can be made to fail: a failure the server reported gives the key
+// database whose wallet_apply_many can be made to fail: a failure the server reported gives the key
 // back, while a client-side timeout keeps it, because the statement may still commit. Then the
 // retry waits (409), a different body is still refused (422), and once the orphaned statement
 // commits the retry replays it: one operation, whatever the timing.
@@ -16,7 +16,7 @@ import { openPostgres } from '../support/postgres-admin.ts';
 
 const database = ownPostgresDatabase();
 
-/** How wallet_apply fails next: as the server would report it, or as a client-side timeout. */
+/** How wallet_apply_many fails next: as the server would report it, or as a client-side timeout. */
 type Failure = 'server-error' | 'client-timeout' | null;
 
 describeWithPostgres('Idempotency-Key when a batch fails', () => {
@@ -32,7 +32,7 @@ describeWithPostgres('Idempotency-Key when a batch fails', () => {
     const failing: Database = {
       ...inner,
       query<T>(s: Statement, values: readonly unknown[]): Promise<T[]> {
-        if (s.name !== 'wallet_apply' || failNext === null) return inner.query<T>(s, values);
+        if (s.name !== 'wallet_apply_many' || failNext === null) return inner.query<T>(s, values);
         const failure = failNext;
         failNext = null;
         if (failure === 'server-error') {
@@ -51,6 +51,7 @@ describeWithPostgres('Idempotency-Key when a batch fails', () => {
       database: failing,
       batchOperationsMax: 10,
       queueOperationsMax: 10,
+      transactionsInFlightMax: 2,
       idempotencyTtlSeconds: 86_400,
       idempotencyLeaseSeconds: 300,
     });

@@ -156,10 +156,24 @@ describeWithPostgres('wallets on PostgreSQL', () => {
     expect(transactions).toBeLessThan(operations);
   });
 
-  test('a 2-instance race on many wallets at once keeps each one exact', async () => {
+  test('a 2-instance race on many wallets keeps each exact, wallets sharing transactions', async () => {
     const walletIds = await Promise.all(Array.from({ length: 10 }, () => one().withBalance(500)));
+    const before = await transactionCounts();
     const results = await Promise.all(walletIds.map((id) => race(id, mixed(40), 2)));
     for (const [i, id] of walletIds.entries()) await expectConsistent(id, 500n, results[i] ?? []);
+    const after = await transactionCounts();
+    // Group commit across wallets really happened: fewer transactions than wallet batches.
+    expect(after.transactions - before.transactions).toBeLessThan(after.batches - before.batches);
+  });
+
+  test('an unknown wallet sharing a transaction with others is 404 alone', async () => {
+    const [a, b] = [await one().withBalance(10), await one().withBalance(10)];
+    const unknown = '00000000-0000-4000-8000-00000000beef';
+    const answers = await Promise.all(
+      [a, unknown, b, unknown].map((id) => one().operate(id, 'WITHDRAW', 4)),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual([200, 404, 200, 404]);
+    expect([await one().balanceOf(a), await one().balanceOf(b)]).toEqual([6n, 6n]);
   });
 
   test('20 concurrent requests with one Idempotency-Key, on two instances, apply once', async () => {
@@ -268,15 +282,26 @@ describeWithPostgres('wallets on PostgreSQL', () => {
   });
 
   /** The batch histogram of both instances: transactions and the operations in them. */
-  async function batchCounts() {
-    let batches = 0;
-    let operations = 0;
+  /** A histogram's observations (count) and their total (sum) over both instances. */
+  async function histogram(name: string) {
+    let count = 0;
+    let sum = 0;
     for (const t of apps) {
       const text = (await t.app.inject({ url: '/metrics' })).body;
-      batches += Number(/^wallet_batch_operations_count (\d+)/m.exec(text)?.[1] ?? Number.NaN);
-      operations += Number(/^wallet_batch_operations_sum (\d+)/m.exec(text)?.[1] ?? Number.NaN);
+      count += Number(new RegExp(`^${name}_count (\\d+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+      sum += Number(new RegExp(`^${name}_sum (\\d+)`, 'm').exec(text)?.[1] ?? Number.NaN);
     }
-    return { batches, operations };
+    return { count, sum };
+  }
+  /** Transactions of wallet batches, and the wallet batches in them. */
+  async function transactionCounts() {
+    const { count, sum } = await histogram('wallet_transaction_batches');
+    return { transactions: count, batches: sum };
+  }
+  /** Wallet batches, and the operations in them. */
+  async function batchCounts() {
+    const { count, sum } = await histogram('wallet_batch_operations');
+    return { batches: count, operations: sum };
   }
 });
 

@@ -1,7 +1,14 @@
-// Group commit per wallet: batching, order, limits, failures and counters of WalletBatches.
+// Group commit per wallet (WalletBatches: batching, order, limits, failures, counters) and across
+// wallets (SharedTransactions: grouping, id order, slots, caps, failures).
 import { describe, expect, test } from 'vitest';
 import { AppError } from '../../platform/errors.ts';
-import { type ApplyBatch, type BatchLimits, WalletBatches } from './wallet.batches.ts';
+import {
+  type ApplyBatch,
+  type BatchLimits,
+  SharedTransactions,
+  type WalletBatch,
+  WalletBatches,
+} from './wallet.batches.ts';
 
 /** One call of the fake apply function, settled by the test. */
 interface Call {
@@ -346,5 +353,100 @@ describe('WalletBatches', () => {
     await Promise.all([...first, ...second, other].map((op) => op.settled));
     await settle();
     expect(sizes).toEqual([3, 1, 2]);
+  });
+});
+
+describe('SharedTransactions', () => {
+  /** A fake applyMany that records each transaction and answers when the test says so. */
+  function setUpShared(limits = { transactionsInFlightMax: 1, batchOperationsMax: 100 }) {
+    const transactions: {
+      batches: WalletBatch<string>[];
+      resolve(results: string[][]): void;
+      reject(error: unknown): void;
+    }[] = [];
+    const shared = new SharedTransactions<string, string>((batches) => {
+      const { promise, resolve, reject } = Promise.withResolvers<string[][]>();
+      transactions.push({ batches: batches.map((b) => ({ ...b })), resolve, reject });
+      return promise;
+    }, limits);
+    const until = async (count: number) => {
+      for (let turns = 0; turns < 100 && transactions.length < count; turns++) await turn();
+      expect(transactions).toHaveLength(count);
+    };
+    const answer = (index: number) => {
+      const t = transactions[index];
+      t?.resolve(t.batches.map((b) => b.operations.map((op) => `${b.walletId}:${op}`)));
+    };
+    return { shared, transactions, until, answer };
+  }
+
+  test('batches handed over in one turn share one transaction, in wallet id order', async () => {
+    const { shared, transactions, until, answer } = setUpShared();
+    const results = [
+      shared.apply('c', ['c1']),
+      shared.apply('a', ['a1', 'a2']),
+      shared.apply('b', ['b1']),
+    ];
+    await until(1);
+    expect(transactions[0]?.batches.map((b) => b.walletId)).toEqual(['a', 'b', 'c']);
+    answer(0);
+    expect(await Promise.all(results)).toEqual([['c:c1'], ['a:a1', 'a:a2'], ['b:b1']]);
+  });
+
+  test('batches arriving while every slot is busy wait, then go together', async () => {
+    const { shared, transactions, until, answer } = setUpShared();
+    const first = shared.apply('a', ['1']);
+    await until(1);
+    const later = [shared.apply('b', ['2']), shared.apply('c', ['3'])];
+    for (let i = 0; i < 5; i++) await turn();
+    expect(transactions).toHaveLength(1);
+    answer(0);
+    await until(2);
+    expect(transactions[1]?.batches.map((b) => b.walletId)).toEqual(['b', 'c']);
+    answer(1);
+    expect(await first).toEqual(['a:1']);
+    expect(await Promise.all(later)).toEqual([['b:2'], ['c:3']]);
+  });
+
+  test('with two slots, two transactions run at once', async () => {
+    const { shared, until } = setUpShared({ transactionsInFlightMax: 2, batchOperationsMax: 100 });
+    void shared.apply('a', ['1']);
+    await until(1);
+    void shared.apply('b', ['2']);
+    await until(2);
+  });
+
+  test('a transaction holds at most batchOperationsMax operations, but a larger batch still goes', async () => {
+    const { shared, transactions, until, answer } = setUpShared({
+      transactionsInFlightMax: 1,
+      batchOperationsMax: 3,
+    });
+    void shared.apply('a', ['1', '2', '3', '4']);
+    void shared.apply('b', ['5']);
+    await until(1);
+    expect(transactions[0]?.batches.map((b) => b.walletId)).toEqual(['a']);
+    answer(0);
+    await until(2);
+    expect(transactions[1]?.batches.map((b) => b.walletId)).toEqual(['b']);
+  });
+
+  test('a failed transaction fails each of its batches, and the next one still runs', async () => {
+    const { shared, transactions, until, answer } = setUpShared();
+    const first = [shared.apply('a', ['1']), shared.apply('b', ['2'])];
+    await until(1);
+    const next = shared.apply('c', ['3']);
+    transactions[0]?.reject(new Error('database down'));
+    for (const result of first) await expect(result).rejects.toThrow('database down');
+    await until(2);
+    answer(1);
+    expect(await next).toEqual(['c:3']);
+  });
+
+  test('a transaction answering for the wrong number of batches fails them', async () => {
+    const { shared, transactions, until } = setUpShared();
+    const result = shared.apply('a', ['1']);
+    await until(1);
+    transactions[0]?.resolve([]);
+    await expect(result).rejects.toThrow('1 batches returned 0 result lists');
   });
 });

@@ -99,3 +99,94 @@ export class WalletBatches<Op, Result> {
     this.#lanes.delete(walletId);
   }
 }
+
+/** One wallet's batch, as it goes into a shared transaction. */
+export interface WalletBatch<Op> {
+  readonly walletId: string;
+  readonly operations: readonly Op[];
+}
+
+/** Applies several wallets' batches in one transaction: one result list per batch, in order. */
+export type ApplyMany<Op, Result> = (batches: readonly WalletBatch<Op>[]) => Promise<Result[][]>;
+
+interface Pending<Op, Result> extends WalletBatch<Op> {
+  resolve(results: Result[]): void;
+  reject(error: unknown): void;
+}
+
+export interface SharedLimits {
+  /** Most transactions of batches in flight at once; batches wait for a free one. */
+  readonly transactionsInFlightMax: number;
+  /** Most operations in one transaction (a larger single batch still goes, alone). */
+  readonly batchOperationsMax: number;
+}
+
+/**
+ * Group commit across wallets: the batches that wallets' lanes hand over while every transaction
+ * slot is busy go together, in wallet id order, as the next transaction. Operations spread over
+ * many wallets then share commits, as one hot wallet's do. A lane has at most one batch here at a
+ * time, so no wallet appears twice in a transaction.
+ */
+export class SharedTransactions<Op, Result> {
+  readonly #applyMany: ApplyMany<Op, Result>;
+  readonly #limits: SharedLimits;
+  readonly #pending: Pending<Op, Result>[] = [];
+  #inFlight = 0;
+  #scheduled = false;
+
+  constructor(applyMany: ApplyMany<Op, Result>, limits: SharedLimits) {
+    this.#applyMany = applyMany;
+    this.#limits = limits;
+  }
+
+  /** The shape WalletBatches applies through. */
+  readonly apply: ApplyBatch<Op, Result> = (walletId, operations) =>
+    new Promise((resolve, reject) => {
+      this.#pending.push({ walletId, operations, resolve, reject });
+      this.#schedule();
+    });
+
+  #schedule(): void {
+    if (this.#scheduled || this.#pending.length === 0) return;
+    if (this.#inFlight >= this.#limits.transactionsInFlightMax) return;
+    this.#scheduled = true;
+    // After the lanes that are ready in this turn of the event loop have handed their batches.
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#send();
+    });
+  }
+
+  async #send(): Promise<void> {
+    if (this.#inFlight >= this.#limits.transactionsInFlightMax || this.#pending.length === 0)
+      return;
+    const taken: Pending<Op, Result>[] = [];
+    let operations = 0;
+    for (const next of this.#pending) {
+      if (
+        taken.length > 0 &&
+        operations + next.operations.length > this.#limits.batchOperationsMax
+      ) {
+        break;
+      }
+      taken.push(next);
+      operations += next.operations.length;
+    }
+    this.#pending.splice(0, taken.length);
+    taken.sort((a, b) => (a.walletId < b.walletId ? -1 : a.walletId > b.walletId ? 1 : 0));
+    this.#inFlight += 1;
+    this.#schedule();
+    try {
+      const results = await this.#applyMany(taken);
+      if (results.length !== taken.length) {
+        throw new Error(`${taken.length} batches returned ${results.length} result lists`);
+      }
+      for (const [index, batch] of taken.entries()) batch.resolve(results[index] as Result[]);
+    } catch (error) {
+      for (const batch of taken) batch.reject(error);
+    } finally {
+      this.#inFlight -= 1;
+      this.#schedule();
+    }
+  }
+}

@@ -1,5 +1,5 @@
-// Owns the wallets' SQL; the tables are described in wallet.schema.ts and the batch of operations
-// is the wallet_apply function (migrations/0003_wallet_apply_function.sql). Money crosses the
+// Owns the wallets' SQL; the tables are described in wallet.schema.ts and batches of operations
+// are applied by wallet_apply_many (migrations/0004…), which calls wallet_apply (0003…) per wallet. Money crosses the
 // driver as text in both directions, so no value is ever a double on the way.
 import { type Queryable, statement } from '../../platform/database.ts';
 import type { OperationType } from './wallet.requests.ts';
@@ -24,7 +24,7 @@ export interface BatchOperation {
   readonly fingerprint: string | null;
 }
 
-export type BatchOutcome = 'OK' | 'INSUFFICIENT_FUNDS' | 'BALANCE_LIMIT' | 'REPLAY';
+export type BatchOutcome = 'OK' | 'INSUFFICIENT_FUNDS' | 'BALANCE_LIMIT' | 'REPLAY' | 'NO_WALLET';
 
 export interface BatchResult {
   readonly outcome: BatchOutcome;
@@ -89,28 +89,40 @@ export async function findWallet(db: Queryable, walletId: string): Promise<Walle
   return row ? toWallet(row) : null;
 }
 
-/** Applies a batch (see wallet_apply); an empty array when the wallet does not exist. */
-export async function applyBatch(
+/**
+ * Applies several wallets' batches in one transaction (see wallet_apply_many); the batches must be
+ * in ascending wallet id order. One result list per batch.
+ */
+export async function applyBatches(
   db: Queryable,
-  walletId: string,
-  operations: readonly BatchOperation[],
-): Promise<BatchResult[]> {
+  batches: readonly { walletId: string; operations: readonly BatchOperation[] }[],
+): Promise<BatchResult[][]> {
+  const operations = batches.flatMap((batch) => batch.operations);
   const rows = await db.query<{
     r_outcome: BatchOutcome;
     r_operation_id: string | null;
     r_balance: string;
-  }>(APPLY, [
-    walletId,
+  }>(APPLY_MANY, [
+    batches.map((batch) => batch.walletId),
+    batches.map((batch) => batch.operations.length),
     operations.map((op) => op.type),
     operations.map((op) => op.amount.toString()),
     operations.map((op) => op.key),
     operations.map((op) => op.fingerprint),
   ]);
-  return rows.map((row) => ({
+  if (rows.length !== operations.length) {
+    throw new Error(`${operations.length} operations returned ${rows.length} results`);
+  }
+  const results = rows.map((row) => ({
     outcome: row.r_outcome,
     operationId: row.r_operation_id,
     balance: BigInt(row.r_balance),
   }));
+  let first = 0;
+  return batches.map((batch) => {
+    first += batch.operations.length;
+    return results.slice(first - batch.operations.length, first);
+  });
 }
 
 /**
@@ -214,10 +226,10 @@ const CREATE = statement(
 
 const FIND = statement('wallet_find', `SELECT ${WALLET_COLUMNS} FROM wallets WHERE id = $1`);
 
-const APPLY = statement(
-  'wallet_apply',
+const APPLY_MANY = statement(
+  'wallet_apply_many',
   `SELECT r_outcome, r_operation_id, r_balance::text AS r_balance
-   FROM wallet_apply($1, $2::text[], $3::bigint[], $4::text[], $5::text[])`,
+   FROM wallet_apply_many($1::uuid[], $2::integer[], $3::text[], $4::bigint[], $5::text[], $6::text[])`,
 );
 
 const HISTORY_START = statement(

@@ -9,7 +9,7 @@ import {
   sqlState,
 } from '../../platform/database.ts';
 import { AppError } from '../../platform/errors.ts';
-import { WalletBatches } from './wallet.batches.ts';
+import { SharedTransactions, type WalletBatch, WalletBatches } from './wallet.batches.ts';
 import { walletErrors } from './wallet.errors.ts';
 import * as repository from './wallet.repository.ts';
 import { type OperationRequest, type Page, WalletValidationError } from './wallet.requests.ts';
@@ -70,28 +70,39 @@ export function createWalletService(deps: {
   readonly database: Database;
   readonly batchOperationsMax: number;
   readonly queueOperationsMax: number;
+  readonly transactionsInFlightMax: number;
   readonly idempotencyTtlSeconds: number;
   readonly idempotencyLeaseSeconds: number;
   readonly registry?: Registry;
 }): WalletService {
   const { database, idempotencyTtlSeconds } = deps;
-  const sizes = deps.registry
-    ? new Histogram({
-        name: 'wallet_batch_operations',
-        help: 'Operations applied per database transaction (one wallet per batch)',
-        buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
-        registers: [deps.registry],
-      })
-    : undefined;
-  const batches = new WalletBatches(
-    async (walletId, operations: readonly repository.BatchOperation[]) => {
-      const results = await repository.applyBatch(database, walletId, operations);
-      // wallet_apply returns no rows at all for a wallet that does not exist: null for each.
-      return results.length === 0 ? operations.map(() => null) : results;
+  const histogram = (name: string, help: string) =>
+    deps.registry
+      ? new Histogram({
+          name,
+          help,
+          buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+          registers: [deps.registry],
+        })
+      : undefined;
+  const sizes = histogram(
+    'wallet_batch_operations',
+    "Operations per wallet batch: one wallet's operations applied together, in arrival order",
+  );
+  const wallets = histogram(
+    'wallet_transaction_batches',
+    'Wallet batches per database transaction (one commit for all of them)',
+  );
+  const transactions = new SharedTransactions(
+    (walletBatches: readonly WalletBatch<repository.BatchOperation>[]) => {
+      wallets?.observe(walletBatches.length);
+      return repository.applyBatches(database, walletBatches);
     },
     deps,
-    { batchSent: (size) => sizes?.observe(size) },
   );
+  const batches = new WalletBatches(transactions.apply, deps, {
+    batchSent: (size) => sizes?.observe(size),
+  });
   if (deps.registry) {
     new Gauge({
       name: 'wallet_operations_held',
@@ -222,9 +233,9 @@ export function createWalletService(deps: {
 function outcomeOf(
   walletId: string,
   request: OperationRequest,
-  result: repository.BatchResult | null,
+  result: repository.BatchResult,
 ): OperationResult | 'REPLAY' {
-  if (result === null) throw new AppError(walletErrors.WALLET_NOT_FOUND);
+  if (result.outcome === 'NO_WALLET') throw new AppError(walletErrors.WALLET_NOT_FOUND);
   if (result.balance < 0n) throw new Error(`wallet ${walletId} has a negative balance`);
   switch (result.outcome) {
     case 'OK':
