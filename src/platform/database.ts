@@ -87,6 +87,12 @@ export function sqlState(error: unknown): string | null {
 
 const NEVER_SENT = Symbol('neverSent');
 
+/** A socket write the kernel refused whole: the peer was gone before any of it left. */
+function failedToWrite(error: unknown): boolean {
+  const { syscall, code } = (error ?? {}) as { syscall?: unknown; code?: unknown };
+  return syscall === 'write' && (code === 'ECONNRESET' || code === 'EPIPE');
+}
+
 function markNeverSent(error: unknown): unknown {
   if (error && typeof error === 'object') Object.defineProperty(error, NEVER_SENT, { value: true });
   return error;
@@ -169,31 +175,38 @@ function createPostgres(options: DatabaseOptions, url: string): Database {
    * A pooled connection for one piece of work, as pool.query takes one: a failure to get it is
    * marked (the work never left), an error the socket raises meanwhile is kept rather than thrown
    * as an uncaught event, and a connection that failed other than by a server's error (or the
-   * work's own verdict, `keep`) is destroyed, not given back.
+   * work's own verdict, `keep`) is destroyed, not given back. An idle connection whose server
+   * went away unnoticed fails its first write, before anything reached a server: the work then
+   * runs again on another connection, as many times as the pool may hold stale ones.
    */
   async function withClient<T>(
     work: (client: pg.PoolClient) => Promise<T>,
     keep: (error: unknown) => boolean,
   ): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (error) {
-      throw markNeverSent(error);
-    }
-    let broken: Error | undefined;
-    const onError = (error: Error) => {
-      broken = error;
-    };
-    client.on('error', onError);
-    try {
-      return await work(client);
-    } catch (error) {
-      if (!keep(error)) broken ??= error as Error;
-      throw error;
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
+    for (let attempt = 0; ; attempt += 1) {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        throw markNeverSent(error);
+      }
+      let broken: Error | undefined;
+      const onError = (error: Error) => {
+        broken = error;
+      };
+      client.on('error', onError);
+      try {
+        return await work(client);
+      } catch (error) {
+        if (!keep(error)) broken ??= error as Error;
+        if (!failedToWrite(error)) throw error;
+        markNeverSent(error);
+        if (attempt >= options.poolSize) throw error;
+        options.log.info({ err: error }, 'a pooled connection was dead; trying another');
+      } finally {
+        client.off('error', onError);
+        client.release(broken);
+      }
     }
   }
   const direct: Queryable = {
