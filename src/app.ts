@@ -12,6 +12,7 @@ import { createMemoryStore, type ScoringStore } from './features/scoring/scoring
 import { createShopAuth, VerifiedPasswords } from './features/shop/shop.auth.ts';
 import { renderShopErrors, shopRoutes } from './features/shop/shop.routes.ts';
 import { createShopService } from './features/shop/shop.service.ts';
+import { createSessions } from './features/shop/shop.sessions.ts';
 import { walletRoutes, walletUrlFailure } from './features/wallets/wallet.routes.ts';
 import { createWalletService, idempotencyLeaseSeconds } from './features/wallets/wallet.service.ts';
 import type { Config } from './platform/config.ts';
@@ -129,11 +130,15 @@ export async function buildApp(
     database,
     idempotencyTtlSeconds: config.shop.idempotencyTtlSeconds,
   });
-  scheduleSweeps(app, shop.sweepIdempotencyKeys);
+  scheduleSweeps(app, 'expired shop idempotency keys', shop.sweepIdempotencyKeys);
+  const sessions = createSessions({ database, ttlSeconds: config.shop.sessionTtlSeconds });
+  scheduleSweeps(app, 'expired browser sessions', sessions.sweep);
   await app.register(shopRoutes, {
     prefix: '/api',
-    auth: createShopAuth({ database, tokens, verified }),
+    auth: createShopAuth({ database, tokens, verified, sessions }),
     service: shop,
+    sessions,
+    sessionTtlSeconds: config.shop.sessionTtlSeconds,
   });
 
   const wallets = createWalletService({
@@ -142,7 +147,7 @@ export async function buildApp(
     idempotencyLeaseSeconds: idempotencyLeaseSeconds(config.database),
     registry,
   });
-  scheduleSweeps(app, wallets.sweepIdempotencyKeys);
+  scheduleSweeps(app, 'expired wallet idempotency keys', wallets.sweepIdempotencyKeys);
   await app.register(walletRoutes, { prefix: WALLETS_PREFIX, service: wallets });
   return app;
 }
@@ -154,19 +159,19 @@ function renderFor(url: string): (failure: HttpFailure) => unknown {
   return url.startsWith('/api/') ? renderShopErrors : renderEnvelope;
 }
 
-/** How often expired Idempotency-Keys are deleted (and once at start-up). */
-const IDEMPOTENCY_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+/** How often expired Idempotency-Keys and sessions are deleted (and once at start-up). */
+const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 
-function scheduleSweeps(app: FastifyInstance, sweep: () => Promise<number>): void {
+function scheduleSweeps(app: FastifyInstance, what: string, sweep: () => Promise<number>): void {
   const run = () =>
     sweep().then(
-      (deleted) => app.log.info({ deleted }, 'expired idempotency keys deleted'),
-      (err) => app.log.warn({ err }, 'deleting expired idempotency keys failed'),
+      (deleted) => app.log.info({ deleted }, `${what} deleted`),
+      (err) => app.log.warn({ err }, `deleting ${what} failed`),
     );
   let timer: NodeJS.Timeout | undefined;
   app.addHook('onReady', () => {
     void run();
-    timer = setInterval(run, IDEMPOTENCY_SWEEP_INTERVAL_MS).unref();
+    timer = setInterval(run, SWEEP_INTERVAL_MS).unref();
   });
   app.addHook('onClose', () => clearInterval(timer));
 }

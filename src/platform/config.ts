@@ -51,6 +51,7 @@ export const EnvSchema = Type.Object({
   SHOP_TOKEN_TTL_SECONDS: Type.Integer({ default: 86_400, minimum: 60, maximum: 30 * 86_400 }),
   SHOP_AUTH_CACHE_TTL_SECONDS: Type.Integer({ default: 60, minimum: 0, maximum: 3_600 }),
   SHOP_AUTH_CACHE_ENTRIES_MAX: Type.Integer({ default: 100_000, minimum: 0, maximum: 10_000_000 }),
+  SHOP_SESSION_TTL_SECONDS: Type.Integer({ default: 43_200, minimum: 60, maximum: 30 * 86_400 }),
   SHOP_IDEMPOTENCY_TTL_SECONDS: Type.Integer({
     default: 86_400,
     minimum: 60,
@@ -106,6 +107,8 @@ export interface ShopConfig {
   readonly authCacheTtlSeconds: number;
   readonly authCacheEntriesMax: number;
   readonly idempotencyTtlSeconds: number;
+  /** How long a browser session lasts from sign-in. */
+  readonly sessionTtlSeconds: number;
 }
 
 export interface WalletsConfig {
@@ -253,6 +256,7 @@ function toConfig(env: Env): Config {
       authCacheTtlSeconds: env.SHOP_AUTH_CACHE_TTL_SECONDS,
       authCacheEntriesMax: env.SHOP_AUTH_CACHE_ENTRIES_MAX,
       idempotencyTtlSeconds: env.SHOP_IDEMPOTENCY_TTL_SECONDS,
+      sessionTtlSeconds: env.SHOP_SESSION_TTL_SECONDS,
     },
     wallets: {
       batchOperationsMax: env.WALLET_BATCH_OPERATIONS_MAX,

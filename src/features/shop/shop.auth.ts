@@ -2,6 +2,7 @@
 // memory of recent successful password checks that keeps scrypt off the hot path of repeated
 // logins without weakening the stored hashes.
 import { createHmac, randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Database } from '../../platform/database.ts';
 import { AppError } from '../../platform/errors.ts';
 import { hashPassword, verifyPassword } from '../../platform/passwords.ts';
@@ -10,12 +11,24 @@ import { START_COINS } from './shop.catalog.ts';
 import { shopErrors } from './shop.errors.ts';
 import * as repository from './shop.repository.ts';
 import { bearerToken, type Credentials } from './shop.requests.ts';
+import { csrfMatches, SESSION_COOKIE, type Sessions } from './shop.sessions.ts';
 
 export interface ShopAuth {
+  /** The user these credentials belong to; an unknown username is registered first. */
+  verify(credentials: Credentials): Promise<TokenSubject>;
   /** A token for these credentials; an unknown username is registered first. */
   login(credentials: Credentials): Promise<string>;
-  /** The subject of an Authorization header's token, or a 401 AppError. */
-  authenticate(authorization: string | undefined): TokenSubject;
+  /**
+   * Who sent a request, or a 401 AppError: the Bearer token when there is an Authorization
+   * header, else the session cookie; a `change` signed in by cookie must also carry the session's
+   * CSRF token (a cross-site page can make the browser send the cookie, never the header).
+   */
+  authenticate(request: AuthRequest, change: boolean): Promise<TokenSubject>;
+}
+
+export interface AuthRequest {
+  readonly headers: IncomingHttpHeaders;
+  readonly cookies?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -73,8 +86,9 @@ export function createShopAuth(deps: {
   readonly database: Database;
   readonly tokens: Tokens;
   readonly verified: VerifiedPasswords;
+  readonly sessions: Sessions;
 }): ShopAuth {
-  const { database, tokens, verified } = deps;
+  const { database, tokens, verified, sessions } = deps;
 
   async function matches(user: repository.StoredCredentials, password: string): Promise<boolean> {
     if (verified.has(user.id, user.passwordHash, password)) return true;
@@ -83,18 +97,25 @@ export function createShopAuth(deps: {
     return true;
   }
 
-  async function tokenIfMatches(
+  async function subjectIfMatches(
     user: repository.StoredCredentials,
     credentials: Credentials,
-  ): Promise<string> {
+  ): Promise<TokenSubject> {
     if (!(await matches(user, credentials.password))) throw new AppError(shopErrors.WRONG_PASSWORD);
-    return tokens.issue({ userId: user.id, username: credentials.username });
+    return { userId: user.id, username: credentials.username };
   }
 
-  return {
-    async login(credentials) {
+  function bearer(authorization: string | undefined): TokenSubject {
+    const subject = tokens.verify(bearerToken(authorization));
+    if (subject === 'expired') throw new AppError(shopErrors.TOKEN_EXPIRED);
+    if (subject === 'invalid') throw new AppError(shopErrors.TOKEN_INVALID);
+    return subject;
+  }
+
+  const auth: ShopAuth = {
+    async verify(credentials) {
       const existing = await repository.findCredentials(database, credentials.username);
-      if (existing) return tokenIfMatches(existing, credentials);
+      if (existing) return subjectIfMatches(existing, credentials);
       const passwordHash = await hashPassword(credentials.password);
       const id = await repository.insertUser(database, {
         username: credentials.username,
@@ -103,19 +124,28 @@ export function createShopAuth(deps: {
       });
       if (id !== null) {
         verified.remember(id, passwordHash, credentials.password);
-        return tokens.issue({ userId: id, username: credentials.username });
+        return { userId: id, username: credentials.username };
       }
       // Another first login of this name won the insert: this one is now an ordinary login.
       const winner = await repository.findCredentials(database, credentials.username);
       if (!winner) throw new Error('a username that was just taken cannot be found');
-      return tokenIfMatches(winner, credentials);
+      return subjectIfMatches(winner, credentials);
     },
 
-    authenticate(authorization) {
-      const subject = tokens.verify(bearerToken(authorization));
-      if (subject === 'expired') throw new AppError(shopErrors.TOKEN_EXPIRED);
-      if (subject === 'invalid') throw new AppError(shopErrors.TOKEN_INVALID);
-      return subject;
+    login: async (credentials) => tokens.issue(await auth.verify(credentials)),
+
+    async authenticate(request, change) {
+      const cookie = request.cookies?.[SESSION_COOKIE];
+      if (request.headers.authorization !== undefined || cookie === undefined) {
+        return bearer(request.headers.authorization);
+      }
+      const session = await sessions.find(cookie);
+      if (!session) throw new AppError(shopErrors.SESSION_INVALID);
+      if (change && !csrfMatches(request.headers['x-csrf-token'], session.csrfToken)) {
+        throw new AppError(shopErrors.CSRF_MISMATCH);
+      }
+      return { userId: session.userId, username: session.username };
     },
   };
+  return auth;
 }

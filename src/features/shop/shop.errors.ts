@@ -17,6 +17,11 @@ export const shopErrors = defineErrors({
   TOKEN_INVALID: { status: 401, message: 'invalid token' },
   TOKEN_EXPIRED: { status: 401, message: 'token expired' },
   USER_GONE: { status: 401, message: "the token's user does not exist" },
+  SESSION_INVALID: { status: 401, message: 'invalid or expired session' },
+  CSRF_MISMATCH: {
+    status: 401,
+    message: 'a change signed in by cookie needs the session’s X-CSRF-Token header',
+  },
 });
 
 export type ShopErrorCode = keyof typeof shopErrors;

@@ -145,6 +145,76 @@ export async function deleteExpiredIdempotencyKeys(
   return deleted.length;
 }
 
+export interface StoredSession {
+  readonly userId: number;
+  readonly username: string;
+  readonly coins: number;
+  readonly csrfToken: string;
+}
+
+export async function insertSession(
+  db: Queryable,
+  session: { tokenHash: string; userId: number; csrfToken: string; ttlSeconds: number },
+): Promise<void> {
+  await db.query(INSERT_SESSION, [
+    session.tokenHash,
+    session.userId,
+    session.csrfToken,
+    session.ttlSeconds,
+  ]);
+}
+
+/** The live session with this token hash and its user; null when unknown or expired. */
+export async function findSession(db: Queryable, tokenHash: string): Promise<StoredSession | null> {
+  const [row] = await db.query<{
+    user_id: number;
+    username: string;
+    balance: unknown;
+    csrf_token: string;
+  }>(FIND_SESSION, [tokenHash]);
+  if (!row) return null;
+  return {
+    userId: row.user_id,
+    username: row.username,
+    coins: toSafeInteger(row.balance),
+    csrfToken: row.csrf_token,
+  };
+}
+
+export async function deleteSession(db: Queryable, tokenHash: string): Promise<void> {
+  await db.query(DELETE_SESSION, [tokenHash]);
+}
+
+/** Forgets expired sessions, a bounded batch at a time; returns how many went. */
+export async function deleteExpiredSessions(db: Queryable, batchMax: number): Promise<number> {
+  return (await db.query(SWEEP_SESSIONS, [batchMax])).length;
+}
+
+const INSERT_SESSION = statement(
+  'shop_insert_session',
+  `INSERT INTO shop_sessions (token_hash, user_id, csrf_token, expires_at)
+   VALUES ($1, $2, $3, now() + make_interval(secs => $4))`,
+);
+
+const FIND_SESSION = statement(
+  'shop_find_session',
+  `SELECT s.user_id, u.username, u.balance, s.csrf_token
+   FROM shop_sessions s JOIN shop_users u ON u.id = s.user_id
+   WHERE s.token_hash = $1 AND s.expires_at > now()`,
+);
+
+const DELETE_SESSION = statement(
+  'shop_delete_session',
+  'DELETE FROM shop_sessions WHERE token_hash = $1',
+);
+
+const SWEEP_SESSIONS = statement(
+  'shop_sweep_sessions',
+  `DELETE FROM shop_sessions WHERE ctid IN (
+     SELECT ctid FROM shop_sessions WHERE expires_at <= now() LIMIT $1
+   ) RETURNING 1`,
+);
+
 const FIND_CREDENTIALS = statement(
   'shop_find_credentials',
   'SELECT id, password_hash FROM shop_users WHERE username = $1',

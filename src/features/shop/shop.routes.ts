@@ -1,15 +1,22 @@
 // Owns the shop's HTTP surface under /api: the four endpoints, the {"errors": "..."} body for
 // every failure, and the contract's rule that the only statuses are 200, 400, 401 and 500.
+
+import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { AppError } from '../../platform/errors.ts';
 import { errorHandler, type HttpFailure } from '../../platform/http/errors.ts';
 import type { ShopAuth } from './shop.auth.ts';
 import { ITEMS, SHOP_BODY_LIMIT_BYTES } from './shop.catalog.ts';
+import { shopErrors } from './shop.errors.ts';
 import { parseCredentials, parseIdempotencyKey, parseSendCoin } from './shop.requests.ts';
 import { type ChangeResult, REPLAYED, type ShopService } from './shop.service.ts';
+import { SESSION_COOKIE, type Sessions } from './shop.sessions.ts';
 
 export interface ShopRoutesOptions {
   readonly auth: ShopAuth;
   readonly service: ShopService;
+  readonly sessions: Sessions;
+  readonly sessionTtlSeconds: number;
 }
 
 /**
@@ -98,7 +105,8 @@ const empty = { description: 'done (empty body)', type: 'null' };
 const URL_SHOWN_MAX = 200;
 
 export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOptions) {
-  const { auth, service } = options;
+  const { auth, service, sessions } = options;
+  await app.register(cookie);
   app.setErrorHandler(errorHandler(renderShopErrors, shopStatus));
   // shop.requests.ts checks bodies exactly, with clear messages; the JSON schemas given to routes
   // document them, and Fastify's own validation (which coerces "10" to 10) is turned off.
@@ -146,7 +154,7 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
         response: responses(infoSchema),
       },
     },
-    async (request) => service.info(auth.authenticate(request.headers.authorization)),
+    async (request) => service.info(await auth.authenticate(request, false)),
   );
 
   app.post(
@@ -167,7 +175,7 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
       },
     },
     async (request, reply) => {
-      const user = auth.authenticate(request.headers.authorization);
+      const user = await auth.authenticate(request, true);
       const body = parseSendCoin(request.body);
       const key = parseIdempotencyKey(request.headers['idempotency-key']);
       replayed(reply, await service.sendCoin(user, body, key));
@@ -191,10 +199,86 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
       },
     },
     async (request, reply) => {
-      const user = auth.authenticate(request.headers.authorization);
+      const user = await auth.authenticate(request, true);
       const key = parseIdempotencyKey(request.headers['idempotency-key']);
       replayed(reply, await service.buy(user, request.params.item, key));
       return reply.send();
+    },
+  );
+
+  const sessionCookie = (request: { protocol: string }) =>
+    ({
+      path: '/',
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: request.protocol === 'https',
+      maxAge: options.sessionTtlSeconds,
+    }) as const;
+
+  app.post(
+    '/session',
+    {
+      bodyLimit: SHOP_BODY_LIMIT_BYTES,
+      schema: {
+        summary: 'Sign a browser in: sets the session cookie; an unknown username is registered',
+        tags: ['session'],
+        body: {
+          type: 'object',
+          properties: { username: { type: 'string' }, password: { type: 'string' } },
+          required: ['username', 'password'],
+        },
+        response: responses({
+          type: 'object',
+          properties: { message: { type: 'string' }, csrf_token: { type: 'string' } },
+        }),
+      },
+    },
+    async (request, reply) => {
+      const user = await auth.verify(parseCredentials(request.body));
+      const session = await sessions.open(user.userId);
+      reply.setCookie(SESSION_COOKIE, session.token, sessionCookie(request));
+      return { message: 'Login successful', csrf_token: session.csrfToken };
+    },
+  );
+
+  app.get(
+    '/session',
+    {
+      schema: {
+        summary: 'The signed-in browser’s user and coins',
+        tags: ['session'],
+        response: responses({
+          type: 'object',
+          properties: {
+            user_id: { type: 'integer' },
+            username: { type: 'string' },
+            coins: { type: 'integer' },
+          },
+        }),
+      },
+    },
+    async (request) => {
+      const token = request.cookies[SESSION_COOKIE];
+      const session = token === undefined ? null : await sessions.find(token);
+      if (!session) throw new AppError(shopErrors.SESSION_INVALID);
+      return { user_id: session.userId, username: session.username, coins: session.coins };
+    },
+  );
+
+  app.delete(
+    '/session',
+    {
+      schema: {
+        summary: 'Sign out: the session ends server-side at once (no CSRF token needed)',
+        tags: ['session'],
+        response: { 204: { description: 'signed out (also when not signed in)', type: 'null' } },
+      },
+    },
+    async (request, reply) => {
+      const token = request.cookies[SESSION_COOKIE];
+      if (token !== undefined) await sessions.close(token);
+      reply.clearCookie(SESSION_COOKIE, sessionCookie(request));
+      return reply.code(204).send();
     },
   );
 }

@@ -126,3 +126,21 @@ export const shopIdempotencyKeys = pgTable(
     index('shop_idempotency_keys_created_at').on(t.createdAt),
   ],
 );
+
+/**
+ * Browser sessions: the cookie carries a random token, the table only its SHA-256 (a leaked table
+ * signs nobody in), with the session's CSRF token and its expiry. Deleting the row signs out.
+ */
+export const shopSessions = pgTable(
+  'shop_sessions',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => shopUsers.id),
+    csrfToken: text('csrf_token').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('shop_sessions_expires_at').on(t.expiresAt)],
+);

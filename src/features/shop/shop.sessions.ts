@@ -1,0 +1,70 @@
+// Owns browser sessions: an opaque random token in an HttpOnly cookie, its SHA-256 and a CSRF
+// token in the database, so that signing out ends the session at once, server-side, and a forged
+// or stolen-from-the-table value signs nobody in.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Database } from '../../platform/database.ts';
+import * as repository from './shop.repository.ts';
+
+/** The session cookie's name. */
+export const SESSION_COOKIE = 'coinworks_session';
+/** Random bytes in a session token and in a CSRF token (256 bits each). */
+const TOKEN_BYTES = 32;
+/** Longest cookie value looked up; a real one is 43 characters. */
+const TOKEN_LENGTH_MAX = 128;
+const SWEEP_BATCH_MAX = 10_000;
+const SWEEP_BATCHES_MAX = 100;
+
+export interface Sessions {
+  /** A new session for this user: the cookie's token and the CSRF token. */
+  open(userId: number): Promise<{ token: string; csrfToken: string }>;
+  /** The live session of a cookie value; null when unknown, expired or malformed. */
+  find(token: string): Promise<repository.StoredSession | null>;
+  close(token: string): Promise<void>;
+  /** Deletes expired sessions; returns how many. */
+  sweep(): Promise<number>;
+}
+
+const hashOf = (token: string) => createHash('sha256').update(token).digest('base64url');
+
+export function createSessions(deps: {
+  readonly database: Database;
+  readonly ttlSeconds: number;
+}): Sessions {
+  const { database, ttlSeconds } = deps;
+  const wellFormed = (token: string) => token.length > 0 && token.length <= TOKEN_LENGTH_MAX;
+  return {
+    async open(userId) {
+      const token = randomBytes(TOKEN_BYTES).toString('base64url');
+      const csrfToken = randomBytes(TOKEN_BYTES).toString('base64url');
+      await repository.insertSession(database, {
+        tokenHash: hashOf(token),
+        userId,
+        csrfToken,
+        ttlSeconds,
+      });
+      return { token, csrfToken };
+    },
+    find: async (token) =>
+      wellFormed(token) ? repository.findSession(database, hashOf(token)) : null,
+    async close(token) {
+      if (wellFormed(token)) await repository.deleteSession(database, hashOf(token));
+    },
+    async sweep() {
+      let total = 0;
+      for (let batch = 0; batch < SWEEP_BATCHES_MAX; batch += 1) {
+        const deleted = await repository.deleteExpiredSessions(database, SWEEP_BATCH_MAX);
+        total += deleted;
+        if (deleted < SWEEP_BATCH_MAX) break;
+      }
+      return total;
+    },
+  };
+}
+
+/** Compares a request's CSRF header with the session's in constant time. */
+export function csrfMatches(given: string | string[] | undefined, expected: string): boolean {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
