@@ -182,6 +182,8 @@ function createPostgres(options: DatabaseOptions, url: string): Database {
   async function withClient<T>(
     work: (client: pg.PoolClient) => Promise<T>,
     keep: (error: unknown) => boolean,
+    /** Whether the failure was the attempt's first write, so nothing of it reached a server. */
+    firstWriteFailed: (error: unknown) => boolean,
   ): Promise<T> {
     for (let attempt = 0; ; attempt += 1) {
       let client: pg.PoolClient;
@@ -199,7 +201,7 @@ function createPostgres(options: DatabaseOptions, url: string): Database {
         return await work(client);
       } catch (error) {
         if (!keep(error)) broken ??= error as Error;
-        if (!failedToWrite(error)) throw error;
+        if (!firstWriteFailed(error)) throw error;
         markNeverSent(error);
         if (attempt >= options.poolSize) throw error;
         options.log.info({ err: error }, 'a pooled connection was dead; trying another');
@@ -211,13 +213,18 @@ function createPostgres(options: DatabaseOptions, url: string): Database {
   }
   const direct: Queryable = {
     query: <T>(s: Statement, values: readonly unknown[]) =>
-      withClient((client) => on(client).query<T>(s, values), serverReported),
+      // A single statement is one write (Parse, Bind, Execute and Sync together).
+      withClient((client) => on(client).query<T>(s, values), serverReported, failedToWrite),
   };
   const once: Database['transaction'] = (work, config) => {
+    let begun = false;
     let rolledBack = true;
     return withClient(
       async (client) => {
+        begun = false;
+        rolledBack = true;
         await client.query(begin(config?.isolationLevel));
+        begun = true;
         try {
           const result = await work(on(client));
           await client.query('COMMIT');
@@ -231,6 +238,9 @@ function createPostgres(options: DatabaseOptions, url: string): Database {
         }
       },
       () => rolledBack,
+      // Only a BEGIN that never left is tried again here: once statements have run, the
+      // transaction's fate is the retry policy's (retrying() below), not a dead socket's.
+      (error) => !begun && failedToWrite(error),
     );
   };
   return {

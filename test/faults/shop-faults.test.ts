@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 import { describeWithPostgres, ownPostgresDatabase } from '../support/database.ts';
-import { FaultProxy } from '../support/fault-proxy.ts';
+import { type FaultProxy, proxiedPostgres } from '../support/fault-proxy.ts';
 import { type ShopClient, type ShopUser, shopClient } from '../support/shop.ts';
 
 const LIMITS = {
@@ -25,13 +25,11 @@ describeWithPostgres('the shop with PostgreSQL failing', () => {
   let shop: ShopClient;
   let user: ShopUser;
   beforeAll(async () => {
-    const target = new URL(database.url);
-    proxy = await FaultProxy.start(`postgres://${target.host}`);
-    const throughProxy = new URL(database.url);
-    throughProxy.port = String(proxy.port);
+    const proxied = await proxiedPostgres(database.url);
+    proxy = proxied.proxy;
     t = await buildTestApp({
       ...Object.fromEntries(Object.entries(LIMITS).map(([k, v]) => [k, String(v)])),
-      DATABASE_URL: throughProxy.href,
+      DATABASE_URL: proxied.url,
     });
     shop = shopClient(t.app);
     user = await shop.login();

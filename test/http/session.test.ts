@@ -69,6 +69,29 @@ describe('POST /api/session', () => {
     expect(set?.value).toMatch(/^[\w-]{43}$/);
   });
 
+  test('the cookie is Secure when the request came over HTTPS through a proxy', async () => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/api/session',
+      headers: { 'content-type': 'application/json', 'x-forwarded-proto': 'https' },
+      payload: JSON.stringify({ username: uniqueName(), password: 'pw' }),
+    });
+    expect(response.cookies.find((c) => c.name === SESSION_COOKIE)?.secure).toBe(true);
+  });
+
+  test('signing in again ends the session the browser had', async () => {
+    const first = await browser();
+    const again = await t.app.inject({
+      method: 'POST',
+      url: '/api/session',
+      headers: withCookie(first.cookie, { 'content-type': 'application/json' }),
+      payload: JSON.stringify({ username: uniqueName(), password: 'pw' }),
+    });
+    expect(again.statusCode).toBe(200);
+    expectUnauthorized(await whoAmI(first.cookie), 'invalid or expired session');
+    expect((await whoAmI(cookieOf(again))).statusCode).toBe(200);
+  });
+
   test('a wrong password is 401 and sets no cookie; bad input is 400', async () => {
     const b = await browser();
     const wrong = await signIn(b.username, 'wrong');
@@ -103,6 +126,23 @@ describe('GET /api/session: protected data for the cookie only', () => {
     });
   });
 
+  test('two session cookies (one shadowing the other) are refused, whichever is valid', async () => {
+    const b = await browser();
+    for (const cookie of [
+      `${SESSION_COOKIE}=planted; ${SESSION_COOKIE}=${b.cookie}`,
+      `${SESSION_COOKIE}=${b.cookie}; ${SESSION_COOKIE}=planted`,
+    ]) {
+      expectUnauthorized(
+        await t.app.inject({ url: '/api/session', headers: { cookie } }),
+        'invalid or expired session',
+      );
+      expectUnauthorized(
+        await t.app.inject({ url: '/api/info', headers: { cookie } }),
+        'invalid or expired session',
+      );
+    }
+  });
+
   test('no cookie, a forged one, or an expired one is 401', async () => {
     expectUnauthorized(await t.app.inject({ url: '/api/session' }), 'invalid or expired session');
     expectUnauthorized(await whoAmI('forged-value'), 'invalid or expired session');
@@ -126,7 +166,10 @@ describe('DELETE /api/session', () => {
       headers: withCookie(b.cookie),
     });
     expect(out.statusCode).toBe(204);
-    expect(out.cookies.find((c) => c.name === SESSION_COOKIE)?.value).toBe('');
+    expect(out.cookies.find((c) => c.name === SESSION_COOKIE)).toMatchObject({
+      value: '',
+      maxAge: 0,
+    });
     // The browser may keep sending the old value: the server no longer knows it.
     expectUnauthorized(await whoAmI(b.cookie), 'invalid or expired session');
     expectUnauthorized(
@@ -179,6 +222,22 @@ describe('the shop with a session instead of a Bearer token', () => {
     ];
     for (const response of attempts) expectUnauthorized(response, /X-CSRF-Token/);
     expect(await coinsOf(a)).toBe(1000);
+    expect(await coinsOf(b)).toBe(1000);
+  });
+
+  test('HEAD /api/buy by cookie needs the token too; an empty Authorization header is not a pass', async () => {
+    const b = await browser();
+    const head = await t.app.inject({
+      method: 'HEAD',
+      url: '/api/buy/pen',
+      headers: withCookie(b.cookie),
+    });
+    expect(head.statusCode).toBe(401);
+    const empty = await t.app.inject({
+      url: '/api/buy/pen',
+      headers: withCookie(b.cookie, { authorization: '', 'x-csrf-token': b.csrf }),
+    });
+    expect(empty.statusCode).toBe(401);
     expect(await coinsOf(b)).toBe(1000);
   });
 

@@ -121,3 +121,11 @@ export class FaultProxy {
     }, at - now);
   }
 }
+
+/** A proxy in front of a PostgreSQL database, and the URL that reaches the database through it. */
+export async function proxiedPostgres(url: string): Promise<{ proxy: FaultProxy; url: string }> {
+  const proxy = await FaultProxy.start(`postgres://${new URL(url).host}`);
+  const throughProxy = new URL(url);
+  throughProxy.port = String(proxy.port);
+  return { proxy, url: throughProxy.href };
+}

@@ -11,7 +11,7 @@ import { START_COINS } from './shop.catalog.ts';
 import { shopErrors } from './shop.errors.ts';
 import * as repository from './shop.repository.ts';
 import { bearerToken, type Credentials } from './shop.requests.ts';
-import { csrfMatches, SESSION_COOKIE, type Sessions } from './shop.sessions.ts';
+import { csrfMatches, type Sessions, sessionTokens } from './shop.sessions.ts';
 
 export interface ShopAuth {
   /** The user these credentials belong to; an unknown username is registered first. */
@@ -28,7 +28,6 @@ export interface ShopAuth {
 
 export interface AuthRequest {
   readonly headers: IncomingHttpHeaders;
-  readonly cookies?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -135,11 +134,12 @@ export function createShopAuth(deps: {
     login: async (credentials) => tokens.issue(await auth.verify(credentials)),
 
     async authenticate(request, change) {
-      const cookie = request.cookies?.[SESSION_COOKIE];
-      if (request.headers.authorization !== undefined || cookie === undefined) {
+      const cookies = sessionTokens(request.headers.cookie);
+      if (request.headers.authorization !== undefined || cookies.length === 0) {
         return bearer(request.headers.authorization);
       }
-      const session = await sessions.find(cookie);
+      const [cookie] = cookies;
+      const session = cookies.length === 1 && cookie ? await sessions.find(cookie) : null;
       if (!session) throw new AppError(shopErrors.SESSION_INVALID);
       if (change && !csrfMatches(request.headers['x-csrf-token'], session.csrfToken)) {
         throw new AppError(shopErrors.CSRF_MISMATCH);

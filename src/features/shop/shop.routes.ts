@@ -10,7 +10,7 @@ import { ITEMS, SHOP_BODY_LIMIT_BYTES } from './shop.catalog.ts';
 import { shopErrors } from './shop.errors.ts';
 import { parseCredentials, parseIdempotencyKey, parseSendCoin } from './shop.requests.ts';
 import { type ChangeResult, REPLAYED, type ShopService } from './shop.service.ts';
-import { SESSION_COOKIE, type Sessions } from './shop.sessions.ts';
+import { overHttps, SESSION_COOKIE, type Sessions, sessionTokens } from './shop.sessions.ts';
 
 export interface ShopRoutesOptions {
   readonly auth: ShopAuth;
@@ -206,12 +206,12 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
     },
   );
 
-  const sessionCookie = (request: { protocol: string }) =>
+  const sessionCookie = (request: Parameters<typeof overHttps>[0]) =>
     ({
       path: '/',
       httpOnly: true,
       sameSite: 'strict',
-      secure: request.protocol === 'https',
+      secure: overHttps(request),
       maxAge: options.sessionTtlSeconds,
     }) as const;
 
@@ -235,6 +235,8 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
     },
     async (request, reply) => {
       const user = await auth.verify(parseCredentials(request.body));
+      // Signing in again ends the session the browser had (a shared computer's previous user).
+      for (const token of sessionTokens(request.headers.cookie)) await sessions.close(token);
       const session = await sessions.open(user.userId);
       reply.setCookie(SESSION_COOKIE, session.token, sessionCookie(request));
       return { message: 'Login successful', csrf_token: session.csrfToken };
@@ -258,8 +260,9 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
       },
     },
     async (request) => {
-      const token = request.cookies[SESSION_COOKIE];
-      const session = token === undefined ? null : await sessions.find(token);
+      const tokens = sessionTokens(request.headers.cookie);
+      const [token] = tokens;
+      const session = tokens.length === 1 && token ? await sessions.find(token) : null;
       if (!session) throw new AppError(shopErrors.SESSION_INVALID);
       return { user_id: session.userId, username: session.username, coins: session.coins };
     },
@@ -275,8 +278,7 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
       },
     },
     async (request, reply) => {
-      const token = request.cookies[SESSION_COOKIE];
-      if (token !== undefined) await sessions.close(token);
+      for (const token of sessionTokens(request.headers.cookie)) await sessions.close(token);
       reply.clearCookie(SESSION_COOKIE, sessionCookie(request));
       return reply.code(204).send();
     },

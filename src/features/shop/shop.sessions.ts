@@ -2,6 +2,7 @@
 // token in the database, so that signing out ends the session at once, server-side, and a forged
 // or stolen-from-the-table value signs nobody in.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Database } from '../../platform/database.ts';
 import * as repository from './shop.repository.ts';
 
@@ -59,6 +60,41 @@ export function createSessions(deps: {
       return total;
     },
   };
+}
+
+/**
+ * Every value of the session cookie in a Cookie header. More than one means another cookie of
+ * the same name (set by a sibling subdomain or for a narrower path) is shadowing ours: such a
+ * request is refused, never served as whichever came first.
+ */
+export function sessionTokens(cookieHeader: string | undefined): string[] {
+  if (cookieHeader === undefined) return [];
+  const prefix = `${SESSION_COOKIE}=`;
+  return cookieHeader
+    .split(';')
+    .map((part) => part.trim())
+    .filter((part) => part.startsWith(prefix))
+    .map((part) => safeDecode(part.slice(prefix.length)));
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/** Whether the request reached us over HTTPS, directly or through a proxy that says so. */
+export function overHttps(request: {
+  readonly protocol: string;
+  readonly headers: object;
+}): boolean {
+  // Trusting the header can only add Secure to a cookie, never take it away: no risk in it.
+  const forwarded = (request.headers as IncomingHttpHeaders)['x-forwarded-proto'];
+  return (
+    request.protocol === 'https' || (typeof forwarded === 'string' && /^https\b/i.test(forwarded))
+  );
 }
 
 /** Compares a request's CSRF header with the session's in constant time. */
