@@ -1,5 +1,11 @@
 import { describe, expect, test } from 'vitest';
-import { isRetryableAbort, sqlState, toSafeInteger } from './database.ts';
+import {
+  isRetryableAbort,
+  SWEEP_BATCH_MAX,
+  sqlState,
+  sweepInBatches,
+  toSafeInteger,
+} from './database.ts';
 
 describe('database helpers', () => {
   test('find the SQLSTATE also inside a wrapping error', () => {
@@ -23,5 +29,24 @@ describe('database helpers', () => {
     expect(toSafeInteger(12n)).toBe(12);
     expect(() => toSafeInteger('9007199254740993')).toThrow(/not a safe integer/);
     expect(() => toSafeInteger(null)).toThrow(/not a safe integer/);
+  });
+});
+
+describe('sweepInBatches', () => {
+  test('deletes batch after batch until one comes back short, and sums them', async () => {
+    const batches = [SWEEP_BATCH_MAX, SWEEP_BATCH_MAX, 7, SWEEP_BATCH_MAX];
+    let calls = 0;
+    const total = await sweepInBatches(async () => batches[calls++] ?? 0);
+    expect(calls).toBe(3);
+    expect(total).toBe(2 * SWEEP_BATCH_MAX + 7);
+  });
+
+  test('stops after a bounded number of full batches', async () => {
+    let calls = 0;
+    await sweepInBatches(async () => {
+      calls += 1;
+      return SWEEP_BATCH_MAX;
+    });
+    expect(calls).toBe(100);
   });
 });

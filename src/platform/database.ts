@@ -69,6 +69,25 @@ export function toSafeInteger(value: unknown): number {
   return number;
 }
 
+/** Rows one sweep statement deletes at most, so that no sweep holds locks for long. */
+export const SWEEP_BATCH_MAX = 10_000;
+/** Sweep statements one sweep runs at most; what is left waits for the next sweep. */
+const SWEEP_BATCHES_MAX = 100;
+
+/**
+ * Deletes expired rows a bounded batch at a time until a batch comes back short (or the batch
+ * limit is reached); `deleteBatch` deletes at most SWEEP_BATCH_MAX rows and says how many.
+ */
+export async function sweepInBatches(deleteBatch: () => Promise<number>): Promise<number> {
+  let total = 0;
+  for (let batch = 0; batch < SWEEP_BATCHES_MAX; batch += 1) {
+    const deleted = await deleteBatch();
+    total += deleted;
+    if (deleted < SWEEP_BATCH_MAX) break;
+  }
+  return total;
+}
+
 /** SQLSTATEs after which PostgreSQL's manual says the whole transaction may simply be retried. */
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 /** Lock id for migrations, so that processes starting together apply them once. */

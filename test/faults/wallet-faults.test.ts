@@ -1,39 +1,26 @@
 // PostgreSQL outages under the wallets, through the fault proxy: a batch of concurrent operations
 // on one wallet fails as a whole with 500 in FastAPI's body within the timeouts, the wallet's queue
 // does not wedge, and once the server is back the balance equals exactly what was answered 200.
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { buildTestApp, type TestApp } from '../support/app.ts';
+import { beforeAll, expect, test } from 'vitest';
+import { buildTestAppBehindProxy, OUTAGE_LIMITS, OUTAGE_SLACK_MS } from '../support/app.ts';
 import { describeWithPostgres, ownPostgresDatabase } from '../support/database.ts';
-import { type FaultProxy, proxiedPostgres } from '../support/fault-proxy.ts';
+import type { FaultProxy } from '../support/fault-proxy.ts';
 import { injectSender, type WalletClient, walletClient } from '../support/wallets.ts';
 
-const LIMITS = {
-  DATABASE_CONNECT_TIMEOUT_MS: 300,
-  DATABASE_STATEMENT_TIMEOUT_MS: 400,
-  DATABASE_POOL_SIZE: 4,
-};
 /** A batch waits at most for a connection, then for its statement's client-side timeout. */
-const WORST_MS = 2 * LIMITS.DATABASE_CONNECT_TIMEOUT_MS + LIMITS.DATABASE_STATEMENT_TIMEOUT_MS;
-/** Slack for scheduling on a busy 2-core machine. */
-const SLACK_MS = 400;
+const WORST_MS = 2 * OUTAGE_LIMITS.connectTimeoutMs + OUTAGE_LIMITS.statementTimeoutMs;
 const CONCURRENT_OPERATIONS = 20;
 
 const database = ownPostgresDatabase();
 
 describeWithPostgres('the wallets with PostgreSQL failing', () => {
   let proxy: FaultProxy;
-  let t: TestApp;
   let wallets: WalletClient;
   beforeAll(async () => {
-    const proxied = await proxiedPostgres(database.url);
-    proxy = proxied.proxy;
-    t = await buildTestApp({
-      ...Object.fromEntries(Object.entries(LIMITS).map(([k, v]) => [k, String(v)])),
-      DATABASE_URL: proxied.url,
-    });
+    const t = await buildTestAppBehindProxy(database.url);
+    ({ proxy } = t);
     wallets = walletClient(injectSender(t.app));
   });
-  afterAll(() => proxy?.close());
 
   for (const mode of ['refuse', 'blackhole'] as const) {
     test(`with the server ${mode === 'refuse' ? 'refusing' : 'black-holed'}, a burst on one wallet fails fast with 500, then the wallet works again`, async () => {
@@ -52,7 +39,7 @@ describeWithPostgres('the wallets with PostgreSQL failing', () => {
         expect(answer.json()).toEqual({ detail: 'Internal Server Error' });
       }
       // One batch, or two when the first left before the rest arrived: never one wait each.
-      expect(ms).toBeLessThan(2 * WORST_MS + SLACK_MS);
+      expect(ms).toBeLessThan(2 * WORST_MS + OUTAGE_SLACK_MS);
 
       proxy.set('pass');
       const after = await wallets.operate(walletId, 'WITHDRAW', 1_000);

@@ -6,6 +6,7 @@ import { afterAll } from 'vitest';
 import { type AppOverrides, buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { memoryDatabase } from './database.ts';
+import { type FaultProxy, proxiedPostgres } from './fault-proxy.ts';
 
 /** The JWT secret of test apps; tests sign their own forged and expired tokens with it. */
 export const TEST_JWT_SECRET = 'test-secret-of-at-least-32-characters!';
@@ -42,4 +43,31 @@ export async function buildTestApp(
   const app = await buildApp(config, { ...overrides, database, logStream });
   afterAll(() => app.close());
   return { app, logs };
+}
+
+/** The database limits of the outage tests: a dead server is given up on within a second. */
+export const OUTAGE_LIMITS = {
+  connectTimeoutMs: 300,
+  statementTimeoutMs: 400,
+  poolSize: 4,
+} as const;
+/** Slack for scheduling on a busy 2-core machine, on top of a limit a test asserts. */
+export const OUTAGE_SLACK_MS = 400;
+
+/**
+ * A test app whose PostgreSQL (the database at `databaseUrl`) sits behind a fault proxy, with
+ * OUTAGE_LIMITS; the proxy is closed after the file, once the app is.
+ */
+export async function buildTestAppBehindProxy(
+  databaseUrl: string,
+): Promise<TestApp & { readonly proxy: FaultProxy }> {
+  const proxied = await proxiedPostgres(databaseUrl);
+  afterAll(() => proxied.proxy.close());
+  const t = await buildTestApp({
+    DATABASE_CONNECT_TIMEOUT_MS: String(OUTAGE_LIMITS.connectTimeoutMs),
+    DATABASE_STATEMENT_TIMEOUT_MS: String(OUTAGE_LIMITS.statementTimeoutMs),
+    DATABASE_POOL_SIZE: String(OUTAGE_LIMITS.poolSize),
+    DATABASE_URL: proxied.url,
+  });
+  return { ...t, proxy: proxied.proxy };
 }

@@ -106,7 +106,9 @@ const URL_SHOWN_MAX = 200;
 
 export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOptions) {
   const { auth, service, sessions } = options;
-  await app.register(cookie);
+  // Only to write Set-Cookie: the session cookie is read from the raw header (shop.sessions.ts,
+  // which must see every copy of it), so no request pays for parsing cookies.
+  await app.register(cookie, { hook: false });
   app.setErrorHandler(errorHandler(renderShopErrors, shopStatus));
   // shop.requests.ts checks bodies exactly, with clear messages; the JSON schemas given to routes
   // document them, and Fastify's own validation (which coerces "10" to 10) is turned off.

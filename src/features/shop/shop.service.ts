@@ -4,7 +4,9 @@ import {
   type Database,
   type Queryable,
   SQLSTATE_FOREIGN_KEY_VIOLATION,
+  SWEEP_BATCH_MAX,
   sqlState,
+  sweepInBatches,
 } from '../../platform/database.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { TokenSubject } from '../../platform/tokens.ts';
@@ -35,9 +37,6 @@ type Refusal = AppError | null;
 
 /** Tells a client that its retry got the first outcome and nothing ran again. */
 export const REPLAYED = { 'idempotent-replayed': 'true' } as const;
-
-const SWEEP_BATCH_MAX = 10_000;
-const SWEEP_BATCHES_MAX = 100;
 
 export function createShopService(deps: {
   readonly database: Database;
@@ -143,19 +142,10 @@ export function createShopService(deps: {
       return { replayed: false };
     },
 
-    async sweepIdempotencyKeys() {
-      let total = 0;
-      for (let batch = 0; batch < SWEEP_BATCHES_MAX; batch += 1) {
-        const deleted = await repository.deleteExpiredIdempotencyKeys(
-          database,
-          idempotencyTtlSeconds,
-          SWEEP_BATCH_MAX,
-        );
-        total += deleted;
-        if (deleted < SWEEP_BATCH_MAX) break;
-      }
-      return total;
-    },
+    sweepIdempotencyKeys: () =>
+      sweepInBatches(() =>
+        repository.deleteExpiredIdempotencyKeys(database, idempotencyTtlSeconds, SWEEP_BATCH_MAX),
+      ),
   };
 }
 

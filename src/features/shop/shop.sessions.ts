@@ -3,7 +3,7 @@
 // or stolen-from-the-table value signs nobody in.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Database } from '../../platform/database.ts';
+import { type Database, SWEEP_BATCH_MAX, sweepInBatches } from '../../platform/database.ts';
 import * as repository from './shop.repository.ts';
 
 /** The session cookie's name. */
@@ -12,8 +12,6 @@ export const SESSION_COOKIE = 'coinworks_session';
 const TOKEN_BYTES = 32;
 /** Longest cookie value looked up; a real one is 43 characters. */
 const TOKEN_LENGTH_MAX = 128;
-const SWEEP_BATCH_MAX = 10_000;
-const SWEEP_BATCHES_MAX = 100;
 
 export interface Sessions {
   /** A new session for this user: the cookie's token and the CSRF token. */
@@ -50,15 +48,7 @@ export function createSessions(deps: {
     async close(token) {
       if (wellFormed(token)) await repository.deleteSession(database, hashOf(token));
     },
-    async sweep() {
-      let total = 0;
-      for (let batch = 0; batch < SWEEP_BATCHES_MAX; batch += 1) {
-        const deleted = await repository.deleteExpiredSessions(database, SWEEP_BATCH_MAX);
-        total += deleted;
-        if (deleted < SWEEP_BATCH_MAX) break;
-      }
-      return total;
-    },
+    sweep: () => sweepInBatches(() => repository.deleteExpiredSessions(database, SWEEP_BATCH_MAX)),
   };
 }
 

@@ -6,7 +6,9 @@ import {
   certainlyNotApplied,
   type Database,
   SQLSTATE_FOREIGN_KEY_VIOLATION,
+  SWEEP_BATCH_MAX,
   sqlState,
+  sweepInBatches,
 } from '../../platform/database.ts';
 import { AppError } from '../../platform/errors.ts';
 import { SharedTransactions, type WalletBatch, WalletBatches } from './wallet.batches.ts';
@@ -61,8 +63,6 @@ export function idempotencyLeaseSeconds(database: {
   return Math.max(IDEMPOTENCY_LEASE_MIN_SECONDS, Math.ceil((2 * batchMs) / 1000));
 }
 export const IDEMPOTENCY_LEASE_MIN_SECONDS = 300;
-const SWEEP_BATCH_MAX = 10_000;
-const SWEEP_BATCHES_MAX = 100;
 /** Attempts at claiming a key whose record vanished between the claim and the read. */
 const CLAIM_ATTEMPTS_MAX = 3;
 
@@ -214,19 +214,10 @@ export function createWalletService(deps: {
       return { items, next: rows.length > page.limit && last ? last.operationId : null };
     },
 
-    async sweepIdempotencyKeys() {
-      let total = 0;
-      for (let batch = 0; batch < SWEEP_BATCHES_MAX; batch += 1) {
-        const deleted = await repository.deleteExpiredKeys(
-          database,
-          idempotencyTtlSeconds,
-          SWEEP_BATCH_MAX,
-        );
-        total += deleted;
-        if (deleted < SWEEP_BATCH_MAX) break;
-      }
-      return total;
-    },
+    sweepIdempotencyKeys: () =>
+      sweepInBatches(() =>
+        repository.deleteExpiredKeys(database, idempotencyTtlSeconds, SWEEP_BATCH_MAX),
+      ),
   };
 }
 
