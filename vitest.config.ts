@@ -22,6 +22,7 @@ export default defineConfig({
       layer('http', ['test/http/**/*.test.ts']),
       layer('integration', ['test/integration/**/*.test.ts']),
       layer('faults', ['test/faults/**/*.test.ts']),
+      layer('browser', ['test/browser/**/*.test.ts']),
     ],
   },
 });

@@ -4,12 +4,14 @@ import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 
 import type { DestinationStream } from 'pino';
 import type { Registry } from 'prom-client';
 import pkg from '../package.json' with { type: 'json' };
+import { consoleRoutes } from './features/console/console.routes.ts';
 import { embeddedInterests } from './features/scoring/scoring.interests.ts';
 import { renderEnvelope, scoringRoutes } from './features/scoring/scoring.routes.ts';
 import { createScoringService } from './features/scoring/scoring.service.ts';
 import { createRedisStore } from './features/scoring/scoring.store.redis.ts';
 import { createMemoryStore, type ScoringStore } from './features/scoring/scoring.store.ts';
 import { createShopAuth, VerifiedPasswords } from './features/shop/shop.auth.ts';
+import { ITEMS } from './features/shop/shop.catalog.ts';
 import { renderShopErrors, shopRoutes } from './features/shop/shop.routes.ts';
 import { createShopService } from './features/shop/shop.service.ts';
 import { createSessions } from './features/shop/shop.sessions.ts';
@@ -149,6 +151,7 @@ export async function buildApp(
   });
   scheduleSweeps(app, 'expired wallet idempotency keys', wallets.sweepIdempotencyKeys);
   await app.register(walletRoutes, { prefix: WALLETS_PREFIX, service: wallets });
+  await app.register(consoleRoutes, { priceList: ITEMS });
   return app;
 }
 

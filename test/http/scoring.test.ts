@@ -426,7 +426,7 @@ describe('transport', () => {
   cases(
     'an unknown path is 404 in the envelope',
     [
-      ['GET', '/'],
+      ['POST', '/'],
       ['POST', '/methods'],
       ['GET', '/nope/deeper'],
     ] as const,
