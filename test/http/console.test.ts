@@ -2,12 +2,15 @@
 // the page's own references, so a new file is covered without listing it here), their content
 // types and security headers, the rules the CSP relies on (no inline script or style, nothing
 // external), revalidation by ETag, Brotli, and unknown or crafted file names.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliDecompressSync } from 'node:zlib';
+import Fastify from 'fastify';
 import { beforeAll, describe, expect, test } from 'vitest';
 import {
   CONTENT_SECURITY_POLICY,
+  consoleRoutes,
   SECURITY_HEADERS,
 } from '../../src/features/console/console.routes.ts';
 import { ITEMS } from '../../src/features/shop/shop.catalog.ts';
@@ -34,9 +37,9 @@ async function reachableFiles(): Promise<Map<string, string>> {
     const response = await get(url);
     expect(response.statusCode, url).toBe(200);
     found.set(url, response.body);
-    // <script src>, <link href>, `import … from './x.js'` and fetch('/console/…').
+    // <script src>, <link href>, `import … from './x.js'` and '/console/…' in a script.
     const reference =
-      /(?:src|href)="(\/console\/[^"]+)"|from '\.\/([\w.-]+\.js)'|fetch\('(\/console\/[^']+)'\)/g;
+      /(?:src|href)="(\/console\/[^"]+)"|from '\.\/([\w.-]+\.js)'|'(\/console\/[^']+)'/g;
     const references = [...response.body.matchAll(reference)].map(
       ([, attribute, module, fetched]) => attribute ?? (module ? `/console/${module}` : fetched),
     );
@@ -109,13 +112,50 @@ describe('the console page and its files', () => {
     const first = await get('/console/console.css');
     const etag = String(first.headers.etag);
     expect(etag).toMatch(/^"[\w-]{22}"$/);
-    const again = await get('/console/console.css', { 'if-none-match': etag });
-    expect(again.statusCode).toBe(304);
-    expect(again.body).toBe('');
-    expect(again.headers).toMatchObject(SECURITY_HEADERS);
+    for (const tag of [etag, `W/${etag}`, `"another", ${etag}`, '*']) {
+      const again = await get('/console/console.css', { 'if-none-match': tag });
+      expect(again.statusCode, tag).toBe(304);
+      expect(again.body).toBe('');
+      expect(again.headers).toMatchObject({ ...SECURITY_HEADERS, etag });
+    }
     const stale = await get('/console/console.css', { 'if-none-match': '"another"' });
     expect(stale.statusCode).toBe(200);
     expect(stale.body).toBe(first.body);
+  });
+
+  test('the Brotli encoding has an ETag of its own', async () => {
+    const plain = await get('/console/http.js');
+    const brotli = await get('/console/http.js', { 'accept-encoding': 'br' });
+    expect(brotli.headers.etag).toBe(String(plain.headers.etag).replace(/"$/, '-br"'));
+    const revalidated = { 'if-none-match': String(brotli.headers.etag) };
+    expect(
+      (await get('/console/http.js', { ...revalidated, 'accept-encoding': 'br' })).statusCode,
+    ).toBe(304);
+    // Without Brotli the client needs the plain bytes, whatever it holds for the other coding.
+    expect((await get('/console/http.js', revalidated)).statusCode).toBe(200);
+  });
+
+  test('only files of known types are served from the folder; nothing else there stops it', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'console-'));
+    writeFileSync(join(directory, 'index.html'), '<!doctype html><title>t</title>');
+    writeFileSync(join(directory, '.DS_Store'), 'junk');
+    writeFileSync(join(directory, 'notes.md'), '# notes');
+    writeFileSync(join(directory, 'page.js~'), 'backup');
+    mkdirSync(join(directory, 'nested.js'));
+    const app = Fastify();
+    await app.register(consoleRoutes, { priceList: new Map([['pen', 10]]), directory });
+    try {
+      expect((await app.inject({ url: '/' })).body).toBe('<!doctype html><title>t</title>');
+      expect((await app.inject({ url: '/console/catalog.json' })).json()).toEqual([
+        { item: 'pen', price: 10 },
+      ]);
+      for (const name of ['.DS_Store', 'notes.md', 'page.js~', 'nested.js']) {
+        expect((await app.inject({ url: `/console/${name}` })).statusCode, name).toBe(404);
+      }
+    } finally {
+      await app.close();
+      rmSync(directory, { recursive: true });
+    }
   });
 
   cases(
@@ -168,6 +208,8 @@ describe('the console page and its files', () => {
       const response = await get(url);
       expect(response.statusCode).toBe(404);
       expect(response.json()).toEqual({ code: 404, error: 'Not Found' });
+      // A name the console's route took, and found no file for.
+      if (/^\/console\/[^/]+$/.test(url)) expect(response.headers).toMatchObject(SECURITY_HEADERS);
     },
   );
 });

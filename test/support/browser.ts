@@ -62,11 +62,14 @@ export interface AxeViolation {
   readonly targets: string[];
 }
 
+/** Impacts that fail a check: everything but axe's "minor". */
+const FAILING_IMPACTS = ['moderate', 'serious', 'critical'];
+
 /**
  * Runs axe-core in the page (through the DevTools protocol, so the page's own CSP still forbids
- * any script it did not serve) and returns the serious and critical violations.
+ * any script it did not serve) and returns the violations of moderate impact or worse.
  */
-export async function seriousAxeViolations(page: Page, within: string): Promise<AxeViolation[]> {
+export async function axeViolations(page: Page, within: string): Promise<AxeViolation[]> {
   await page.evaluate(axe.source);
   const violations = await page.evaluate(async (selector) => {
     const run = (globalThis as unknown as { axe: typeof axe }).axe.run;
@@ -79,5 +82,5 @@ export async function seriousAxeViolations(page: Page, within: string): Promise<
       targets: v.nodes.map((n) => n.target.join(' ')),
     }));
   }, within);
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  return violations.filter((v) => v.impact !== null && FAILING_IMPACTS.includes(v.impact));
 }

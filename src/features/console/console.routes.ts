@@ -48,39 +48,55 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 /** Files smaller than this are sent as they are: compressing them saves nothing. */
 const COMPRESS_FROM_BYTES = 1024;
 
-interface Asset {
-  readonly contentType: string;
+/** One representation of a file: its bytes, and the strong ETag of exactly those bytes. */
+interface Representation {
   readonly etag: string;
   readonly body: Buffer;
-  readonly brotli: Buffer | null;
 }
 
-function asset(name: string, body: Buffer): Asset {
-  const contentType = CONTENT_TYPES[extname(name)];
-  if (!contentType) throw new Error(`console file of unknown type: ${name}`);
+interface Asset {
+  readonly contentType: string;
+  readonly identity: Representation;
+  /** The Brotli encoding, when it is smaller; its own ETag, as RFC 9110 asks of each coding. */
+  readonly brotli: Representation | null;
+}
+
+function asset(contentType: string, body: Buffer): Asset {
   const hash = createHash('sha256').update(body).digest('base64url').slice(0, 22);
   const compressed = body.length >= COMPRESS_FROM_BYTES ? brotliCompressSync(body) : null;
   return {
     contentType,
-    etag: `"${hash}"`,
-    body,
-    brotli: compressed && compressed.length < body.length ? compressed : null,
+    identity: { etag: `"${hash}"`, body },
+    brotli:
+      compressed && compressed.length < body.length
+        ? { etag: `"${hash}-br"`, body: compressed }
+        : null,
   };
 }
 
 export interface ConsoleOptions {
   /** The shop's merch and prices, served as catalog.json: one source of truth for the page. */
   readonly priceList: ReadonlyMap<string, number>;
+  /** Where the page's files are; public/ beside this file unless a test says otherwise. */
+  readonly directory?: string;
 }
 
-/** The console's files by name: public/ as it is, plus the price list. */
-function loadConsoleAssets(priceList: ConsoleOptions['priceList']): ReadonlyMap<string, Asset> {
+/**
+ * The console's files by name: the files of public/ with a known type (anything else there, a
+ * dotfile, a folder or an editor's backup, is not served, and does not stop the service), plus
+ * the price list.
+ */
+function loadConsoleAssets(options: ConsoleOptions): ReadonlyMap<string, Asset> {
+  const { priceList, directory = PUBLIC_DIR } = options;
   const assets = new Map<string, Asset>();
-  for (const name of readdirSync(PUBLIC_DIR)) {
-    assets.set(name, asset(name, readFileSync(join(PUBLIC_DIR, name))));
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    const contentType = CONTENT_TYPES[extname(entry.name)];
+    if (!entry.isFile() || entry.name.startsWith('.') || !contentType) continue;
+    assets.set(entry.name, asset(contentType, readFileSync(join(directory, entry.name))));
   }
   const catalog = [...priceList].map(([item, price]) => ({ item, price }));
-  assets.set('catalog.json', asset('catalog.json', Buffer.from(JSON.stringify(catalog))));
+  const json = CONTENT_TYPES['.json'] as string;
+  assets.set('catalog.json', asset(json, Buffer.from(JSON.stringify(catalog))));
   return assets;
 }
 
@@ -95,23 +111,34 @@ export function acceptsBrotli(header: string | string[] | undefined): boolean {
   });
 }
 
+/**
+ * Whether If-None-Match names this ETag: `*`, or a list of tags compared weakly (a proxy may
+ * have weakened ours to W/"…"), as RFC 9110 says for If-None-Match.
+ */
+export function noneMatch(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+  return header.split(',').some((tag) => opaque(tag) === opaque(etag));
+}
+
 function send(request: FastifyRequest, reply: FastifyReply, file: Asset) {
+  const chosen =
+    file.brotli && acceptsBrotli(request.headers['accept-encoding']) ? file.brotli : file.identity;
   reply
     .headers(SECURITY_HEADERS)
     .header('content-type', file.contentType)
-    .header('etag', file.etag)
+    .header('etag', chosen.etag)
     // Revalidated on every load (a cheap 304), so a new release is seen at once.
     .header('cache-control', 'no-cache')
     .header('vary', 'accept-encoding');
-  if (request.headers['if-none-match'] === file.etag) return reply.code(304).send();
-  if (file.brotli && acceptsBrotli(request.headers['accept-encoding'])) {
-    return reply.header('content-encoding', 'br').send(file.brotli);
-  }
-  return reply.send(file.body);
+  if (noneMatch(request.headers['if-none-match'], chosen.etag)) return reply.code(304).send();
+  if (chosen === file.brotli) reply.header('content-encoding', 'br');
+  return reply.send(chosen.body);
 }
 
 export async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions): Promise<void> {
-  const assets = loadConsoleAssets(options.priceList);
+  const assets = loadConsoleAssets(options);
   const page = assets.get('index.html');
   if (!page) throw new Error('the console has no index.html');
   const hide = { schema: { hide: true } };
@@ -119,6 +146,9 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
   app.get('/', hide, (request, reply) => send(request, reply, page));
   app.get<{ Params: { file: string } }>(`${CONSOLE_PREFIX}:file`, hide, (request, reply) => {
     const file = assets.get(request.params.file);
-    return file ? send(request, reply, file) : reply.callNotFound();
+    if (file) return send(request, reply, file);
+    // Not a console file: the service's usual 404, still not to be sniffed or framed.
+    reply.headers(SECURITY_HEADERS);
+    return reply.callNotFound();
   });
 }

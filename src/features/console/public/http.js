@@ -1,11 +1,14 @@
 // Sends the console's requests and writes each exchange into its view's log: the exact request
 // (method, URL, the headers the page set, the body as sent) and the response (status coloured by
-// class, the body). Nothing is swallowed: network failures and non-JSON answers are logged too.
+// class, the body). Nothing is swallowed: network failures, answers that are not JSON and the
+// page's own failures are logged too, and each answer is announced in one short line.
 
 /** Exchanges kept per view; older ones drop off the end. */
 const LOG_ENTRIES_MAX = 30;
-/** Numbers the exchanges, across all views, in the order their answers arrived. */
+/** Numbers the log's entries, across all views, in the order they were written. */
 let sequence = 0;
+/** An integer as JSON writes it: no leading zeros, no plus sign. */
+const JSON_INTEGER = /^-?(0|[1-9]\d*)$/;
 
 /**
  * @typedef {object} Outgoing
@@ -22,43 +25,62 @@ let sequence = 0;
  */
 
 /**
- * Parses JSON keeping integers beyond 2^53 exact (as BigInt) where the browser gives the
- * source text of numbers; elsewhere they are parsed as JSON.parse always did.
+ * Parses JSON keeping integers beyond 2^53 exact (as BigInt), from the number's source text.
+ * A browser that does not give the source text cannot read such a number exactly: then this
+ * throws rather than round it, and the answer is shown as the text it is.
  * @param {string} text
  * @returns {unknown}
  */
 export function parseExact(text) {
   /** @type {(key: string, value: unknown, context?: { source?: string }) => unknown} */
-  const reviver = (_key, value, context) =>
-    typeof value === 'number' &&
-    !Number.isSafeInteger(value) &&
-    context?.source !== undefined &&
-    /^-?\d+$/.test(context.source)
-      ? BigInt(context.source)
-      : value;
+  const reviver = (_key, value, context) => {
+    if (typeof value !== 'number' || Number.isSafeInteger(value)) return value;
+    const source = context?.source;
+    if (source !== undefined && JSON_INTEGER.test(source)) return BigInt(source);
+    if (source === undefined && Number.isInteger(value)) {
+      throw new RangeError('this browser cannot read integers beyond 2^53 exactly');
+    }
+    return value;
+  };
   return JSON.parse(text, /** @type {any} */ (reviver));
 }
+
+/** JSON.rawJSON where the browser has it: writes a number's digits as they are. */
+const rawJson = /** @type {{ rawJSON?: (text: string) => unknown }} */ (JSON).rawJSON;
 
 /**
  * Indented JSON; BigInts are written as the integers they are.
  * @param {unknown} value
  * @returns {string | null} null when this browser cannot write a BigInt exactly
  */
-export function pretty(value) {
-  const raw = /** @type {{ rawJSON?: (text: string) => unknown }} */ (JSON).rawJSON;
+function pretty(value) {
   try {
     return JSON.stringify(
       value,
       (_key, v) => {
         if (typeof v !== 'bigint') return v;
-        if (!raw) throw new TypeError('no JSON.rawJSON');
-        return raw(v.toString());
+        if (!rawJson) throw new TypeError('no JSON.rawJSON');
+        return rawJson(v.toString());
       },
       2,
     );
   } catch {
     return null;
   }
+}
+
+/**
+ * What the user typed into a field that takes an integer, as the request should carry it: a JSON
+ * number when the text is one (any number of digits, sent exactly), otherwise the text itself,
+ * for the service to refuse with its own message.
+ * @param {string} typed
+ * @returns {unknown} a value for JSON.stringify
+ */
+export function integerValue(typed) {
+  const text = typed.trim();
+  if (!JSON_INTEGER.test(text)) return typed;
+  if (Number.isSafeInteger(Number(text))) return Number(text);
+  return rawJson ? rawJson(text) : typed;
 }
 
 /**
@@ -81,17 +103,34 @@ function statusClass(status) {
   return `status-${Math.floor(status / 100)}xx`;
 }
 
+/** @param {string} text */
+function announce(text) {
+  const status = document.getElementById('announcer');
+  if (status) status.textContent = text;
+}
+
+/**
+ * @param {HTMLOListElement} log
+ * @param {HTMLLIElement} item
+ */
+function show(log, item) {
+  item.dataset.seq = String(++sequence);
+  item.querySelector('.seq')?.replaceChildren(`#${sequence}`);
+  log.prepend(item);
+  while (log.children.length > LOG_ENTRIES_MAX) log.lastElementChild?.remove();
+}
+
 /**
  * @param {Outgoing} request
- * @param {{ status: number, statusText: string, text: string, pretty: string | null, contentType: string | null }} response
+ * @param {{ status: number, statusText: string, text: string, pretty: string | null,
+ *   contentType: string | null, hint: string | null }} response
  */
 function entry(request, response) {
   const item = element('li', 'exchange');
-  item.dataset.seq = String(++sequence);
   const sent = element('div', 'request');
   const line = element('p', 'request-line');
   line.append(
-    element('span', 'seq', `#${sequence}`),
+    element('span', 'seq'),
     ' ',
     element('strong', 'method', request.method),
     ' ',
@@ -113,6 +152,7 @@ function entry(request, response) {
   if (response.contentType && !response.contentType.includes('json') && response.text !== '') {
     got.append(element('p', 'hint', `Content-Type: ${response.contentType}`));
   }
+  if (response.hint) got.append(element('p', 'hint', response.hint));
   if (response.text !== '' || response.pretty) {
     got.append(element('pre', 'body', response.pretty ?? response.text));
   }
@@ -142,50 +182,88 @@ export async function exchange(log, request) {
     const text = await response.text();
     let json = null;
     let shown = null;
+    let hint = null;
     try {
       json = text === '' ? null : parseExact(text);
       shown = json === null ? null : pretty(json);
-    } catch {
-      // Not JSON: shown as the text it is.
+    } catch (error) {
+      // Not JSON, or not readable exactly here: shown as the text it is.
+      if (error instanceof RangeError) hint = `Shown as received: ${error.message}.`;
     }
     answer = { status: response.status, json, text };
     const contentType = response.headers.get('content-type');
-    show(
-      log,
-      entry(request, { ...answer, statusText: response.statusText, pretty: shown, contentType }),
-    );
+    const statusText = response.statusText;
+    show(log, entry(request, { ...answer, statusText, pretty: shown, contentType, hint }));
+    announce(`${request.method} ${request.url}: ${response.status} ${statusText}`);
   } catch (error) {
-    const text = `The request failed before any response: ${error instanceof Error ? error.message : String(error)}`;
+    const text = `The request failed before any response: ${describe(error)}`;
     answer = { status: 0, json: null, text };
-    show(log, entry(request, { ...answer, statusText: '', pretty: null, contentType: null }));
+    const failed = { statusText: '', pretty: null, contentType: null, hint: null };
+    show(log, entry(request, { ...answer, ...failed }));
+    announce(`${request.method} ${request.url}: no response`);
   }
   return answer;
 }
 
-/**
- * @param {HTMLOListElement} log
- * @param {HTMLLIElement} item
- */
-function show(log, item) {
-  log.prepend(item);
-  while (log.children.length > LOG_ENTRIES_MAX) log.lastElementChild?.remove();
+/** @param {unknown} error */
+function describe(error) {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**
- * A JSON body in which the fields named in `integerFields` carry what the user typed: as a JSON
- * number when it is an integer (any number of digits, sent exactly), otherwise as a string for
- * the server to refuse with its own message.
- * @param {Record<string, unknown>} fields
- * @param {string[]} integerFields
+ * Writes a failure of the page itself (not of a request) into a view's log.
+ * @param {HTMLOListElement} log
+ * @param {unknown} error
  */
-export function jsonBody(fields, integerFields) {
-  const parts = Object.entries(fields).map(([name, value]) => {
-    const typed = String(value).trim();
-    const text =
-      integerFields.includes(name) && /^-?\d+$/.test(typed) ? typed : JSON.stringify(value);
-    return `${JSON.stringify(name)}: ${text}`;
+export function logFailure(log, error) {
+  const item = element('li', 'exchange');
+  const line = element('p', 'request-line');
+  line.append(element('span', 'seq'), ' ', element('strong', undefined, 'The page failed'));
+  const body = element('div', 'response');
+  body.append(
+    element('p', 'status status-failed', 'Error'),
+    element('pre', 'body', describe(error)),
+  );
+  const head = element('div', 'request');
+  head.append(line);
+  item.append(head, body);
+  show(log, item);
+  announce(`The page failed: ${describe(error)}`);
+}
+
+/**
+ * Wraps a control's action so that it runs once at a time: a second click while the first
+ * request is in flight is ignored (a double click buys once). The control stays focusable and
+ * says it is busy with aria-disabled; a failure of the page is written into the log.
+ * @param {HTMLElement} control
+ * @param {HTMLOListElement} log
+ * @param {() => Promise<unknown>} action
+ * @returns {() => void}
+ */
+export function guarded(control, log, action) {
+  return () => {
+    if (control.getAttribute('aria-disabled') === 'true') return;
+    control.setAttribute('aria-disabled', 'true');
+    action()
+      .catch((error) => logFailure(log, error))
+      .finally(() => control.removeAttribute('aria-disabled'));
+  };
+}
+
+/**
+ * Runs a form's action on submit, once at a time (see `guarded`), with its submit button as the
+ * control.
+ * @param {HTMLFormElement} form
+ * @param {HTMLOListElement} log
+ * @param {() => Promise<unknown>} action
+ */
+export function onSubmit(form, log, action) {
+  const button = form.querySelector('button[type="submit"]');
+  const run = guarded(button instanceof HTMLElement ? button : form, log, action);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    run();
   });
-  return `{${parts.join(', ')}}`;
 }
 
 /**
@@ -219,4 +297,14 @@ export function byId(id, kind) {
   const found = document.getElementById(id);
   if (!(found instanceof kind)) throw new Error(`the page has no ${kind.name} #${id}`);
   return found;
+}
+
+/**
+ * Moves focus to `fallback` when the focused element is about to be disabled or hidden, so that
+ * a keyboard user is not dropped back to the top of the page.
+ * @param {HTMLElement} leaving
+ * @param {HTMLElement} fallback
+ */
+export function keepFocus(leaving, fallback) {
+  if (leaving.contains(document.activeElement)) fallback.focus();
 }

@@ -1,6 +1,6 @@
 // The Scoring view: builds a POST /method request from the form, computes an ordinary login's
 // token (or the admin's for the current hour), and shows the exchange.
-import { byId, exchange } from './http.js';
+import { byId, exchange, guarded, integerValue, onSubmit } from './http.js';
 
 /**
  * SHA-512 as lower-case hex. Web Crypto exists only in secure contexts (HTTPS or localhost).
@@ -28,14 +28,13 @@ function hourStamp(now = new Date()) {
  * @returns {unknown}
  */
 function argument(name, text) {
-  const integer = (/** @type {string} */ t) => (/^-?\d+$/.test(t) ? Number(t) : t);
-  if (name === 'gender') return integer(text);
+  if (name === 'gender') return integerValue(text);
   if (name === 'client_ids') {
     return text
       .split(',')
       .map((part) => part.trim())
       .filter((part) => part !== '')
-      .map(integer);
+      .map(integerValue);
   }
   return text;
 }
@@ -60,28 +59,31 @@ export function startScoring() {
     interests.disabled = isOnline;
   }
 
-  byId('scoring-compute', HTMLButtonElement).addEventListener('click', async () => {
-    try {
-      if (login.value === 'admin') {
-        const hour = hourStamp();
-        token.value = await sha512Hex(hour + byId('scoring-admin-salt', HTMLInputElement).value);
-        note.value = `admin token for the hour ${hour} by this browser's clock (the server's clock decides)`;
-      } else {
-        const salt = byId('scoring-salt', HTMLInputElement).value;
-        token.value = await sha512Hex(account.value + login.value + salt);
-        note.value = 'SHA-512 of account + login + SALT';
+  const compute = byId('scoring-compute', HTMLButtonElement);
+  compute.addEventListener(
+    'click',
+    guarded(compute, log, async () => {
+      try {
+        if (login.value === 'admin') {
+          const hour = hourStamp();
+          token.value = await sha512Hex(hour + byId('scoring-admin-salt', HTMLInputElement).value);
+          note.value = `admin token for the hour ${hour} by this browser's clock (the server's clock decides)`;
+        } else {
+          const salt = byId('scoring-salt', HTMLInputElement).value;
+          token.value = await sha512Hex(account.value + login.value + salt);
+          note.value = 'SHA-512 of account + login + SALT';
+        }
+      } catch (error) {
+        note.value = error instanceof Error ? error.message : String(error);
       }
-    } catch (error) {
-      note.value = error instanceof Error ? error.message : String(error);
-    }
-  });
+    }),
+  );
 
   for (const radio of form.querySelectorAll('input[name="method"]')) {
     radio.addEventListener('change', showArguments);
   }
 
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
+  onSubmit(form, log, async () => {
     const fields = (method() === 'online_score' ? online : interests).querySelectorAll(
       '[data-argument]',
     );
@@ -92,7 +94,7 @@ export function startScoring() {
       const name = /** @type {string} */ (input.dataset.argument);
       if (input.value.trim() !== '') args[name] = argument(name, input.value.trim());
     }
-    void exchange(log, {
+    await exchange(log, {
       method: 'POST',
       url: '/method',
       headers: { 'Content-Type': 'application/json' },

@@ -1,6 +1,15 @@
 // The Shop view, signed in by the browser session: the HttpOnly cookie (never seen by this page)
 // plus the CSRF token the sign-in returned, which buy and sendCoin send as X-CSRF-Token.
-import { byId, element, exchange, fillRows, jsonBody } from './http.js';
+import {
+  byId,
+  element,
+  exchange,
+  fillRows,
+  guarded,
+  integerValue,
+  keepFocus,
+  onSubmit,
+} from './http.js';
 
 /** Kept for this tab only, so a reload keeps working; sign-out removes it. */
 const CSRF_STORAGE_KEY = 'coinworks.csrf';
@@ -34,6 +43,9 @@ export function startShop() {
 
   function showSignedOut() {
     sessionStorage.removeItem(CSRF_STORAGE_KEY);
+    const username = byId('shop-username', HTMLInputElement);
+    keepFocus(signedIn, username);
+    keepFocus(member, username);
     signInForm.hidden = false;
     signedIn.hidden = true;
     member.hidden = true;
@@ -83,30 +95,27 @@ export function startShop() {
   }
 
   async function loadPrices() {
-    const prices = body('price-table');
-    try {
-      const response = await fetch('/console/catalog.json');
-      if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
-      /** @type {{ item: string, price: number }[]} */
-      const catalog = await response.json();
-      fillRows(
-        prices,
-        catalog.map(({ item, price }) => {
-          const button = element('button', undefined, 'Buy');
-          button.type = 'button';
-          button.setAttribute('aria-label', `Buy ${item} for ${price} coins`);
-          button.addEventListener('click', () => void buy(item));
-          return [item, String(price), button];
-        }),
-        [1],
-      );
-    } catch (error) {
-      fillRows(prices, [[`The price list could not be loaded: ${String(error)}`]]);
-    }
+    const answer = await exchange(log, { method: 'GET', url: '/console/catalog.json' });
+    if (answer.status !== 200) return;
+    /** @type {{ item: string, price: number }[]} */
+    const catalog = /** @type {any} */ (answer.json);
+    fillRows(
+      body('price-table'),
+      catalog.map(({ item, price }) => {
+        const button = element('button', undefined, 'Buy');
+        button.type = 'button';
+        button.setAttribute('aria-label', `Buy ${item} for ${price} coins`);
+        button.addEventListener(
+          'click',
+          guarded(button, log, () => buy(item)),
+        );
+        return [item, String(price), button];
+      }),
+      [1],
+    );
   }
 
-  signInForm.addEventListener('submit', async (event) => {
-    event.preventDefault();
+  onSubmit(signInForm, log, async () => {
     const form = new FormData(signInForm);
     const username = String(form.get('username') ?? '');
     const answer = await exchange(log, {
@@ -122,31 +131,37 @@ export function startShop() {
     );
     byId('shop-password', HTMLInputElement).value = '';
     showSignedIn(username);
-    await refresh();
+    // The form that had focus is hidden now.
     byId('shop-refresh', HTMLButtonElement).focus();
+    await refresh();
   });
 
-  byId('shop-sign-out', HTMLButtonElement).addEventListener('click', async () => {
-    const answer = await exchange(log, {
-      method: 'DELETE',
-      url: '/api/session',
-      note: COOKIE_NOTE,
-    });
-    if (answer.status !== 204) return;
-    showSignedOut();
-    byId('shop-username', HTMLInputElement).focus();
-  });
+  const signOut = byId('shop-sign-out', HTMLButtonElement);
+  signOut.addEventListener(
+    'click',
+    guarded(signOut, log, async () => {
+      const answer = await exchange(log, {
+        method: 'DELETE',
+        url: '/api/session',
+        note: COOKIE_NOTE,
+      });
+      if (answer.status === 204) showSignedOut();
+    }),
+  );
 
-  byId('shop-refresh', HTMLButtonElement).addEventListener('click', () => void refresh());
+  const refreshButton = byId('shop-refresh', HTMLButtonElement);
+  refreshButton.addEventListener('click', guarded(refreshButton, log, refresh));
 
-  sendForm.addEventListener('submit', async (event) => {
-    event.preventDefault();
+  onSubmit(sendForm, log, async () => {
     const form = new FormData(sendForm);
     const answer = await exchange(log, {
       method: 'POST',
       url: '/api/sendCoin',
       headers: { 'Content-Type': 'application/json', ...changing() },
-      body: jsonBody({ toUser: form.get('toUser'), amount: form.get('amount') }, ['amount']),
+      body: JSON.stringify({
+        toUser: form.get('toUser'),
+        amount: integerValue(String(form.get('amount') ?? '')),
+      }),
       note: COOKIE_NOTE,
     });
     if (answer.status === 200) await refresh();
@@ -160,7 +175,9 @@ export function startShop() {
       await loadPrices();
       // Whether this browser already has a session (a reload, or a second visit).
       const answer = await exchange(log, { method: 'GET', url: '/api/session', note: COOKIE_NOTE });
-      if (answer.status !== 200) return showSignedOut();
+      // Only a 401 says there is no session; a failure says nothing, and the log shows it.
+      if (answer.status === 401) return showSignedOut();
+      if (answer.status !== 200) return;
       showSignedIn(/** @type {{ username: string }} */ (answer.json).username);
       await refresh();
     },
