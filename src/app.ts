@@ -131,6 +131,7 @@ export async function buildApp(
   const shop = createShopService({
     database,
     idempotencyTtlSeconds: config.shop.idempotencyTtlSeconds,
+    registry,
   });
   scheduleSweeps(app, 'expired shop idempotency keys', shop.sweepIdempotencyKeys);
   const sessions = createSessions({ database, ttlSeconds: config.shop.sessionTtlSeconds });

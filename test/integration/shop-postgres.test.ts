@@ -69,6 +69,63 @@ describeWithPostgres('the shop on PostgreSQL', () => {
     expect((await shop.infoOf(bob)).coins).toBe(1250);
   });
 
+  test('concurrent /api/info requests are read together, each with its own user', async () => {
+    // Ten users, each told apart by what they own and what they sent to the next one.
+    const users: ShopUser[] = [];
+    for (let i = 0; i < 10; i += 1) users.push(await shop.login());
+    const items = [...ITEMS.keys()];
+    for (const [i, user] of users.entries()) {
+      expect((await shop.buy(user.token, items[i] as string)).statusCode).toBe(200);
+      const next = users[(i + 1) % users.length] as ShopUser;
+      const sent = await shop.send(user.token, { toUser: next.username, amount: i + 1 });
+      expect(sent.statusCode).toBe(200);
+    }
+    const expected = users.map((user, i) => {
+      const previous = (i + users.length - 1) % users.length;
+      return {
+        coins: START_COINS - (ITEMS.get(items[i] as string) as number) - (i + 1) + previous + 1,
+        inventory: [{ type: items[i], quantity: 1 }],
+        coinHistory: {
+          received: [{ fromUser: users[previous]?.username, amount: previous + 1 }],
+          sent: [{ toUser: users[(i + 1) % users.length]?.username, amount: i + 1 }],
+        },
+      };
+    });
+    // A user deleted after signing its token shares a batch with the others.
+    const gone = await shop.login();
+    await sql.query('DELETE FROM shop_users WHERE username = $1', [gone.username]);
+
+    const before = await infoBatches();
+    // Each user three times over, all at once, in an order that mixes them.
+    const askers = [...users, gone, ...[...users].reverse(), ...users];
+    const answers = await Promise.all(askers.map((user) => shop.info(user.token)));
+    const after = await infoBatches();
+
+    for (const [k, answer] of answers.entries()) {
+      const asker = askers[k] as ShopUser;
+      if (asker === gone) {
+        expect(answer.statusCode).toBe(401);
+        expect(answer.json()).toEqual({ errors: "the token's user does not exist" });
+        continue;
+      }
+      expect(answer.statusCode, answer.body).toBe(200);
+      expect(answer.json()).toEqual(expected[users.indexOf(asker)]);
+    }
+    // Every request was read, in fewer statements than requests.
+    expect(after.users - before.users).toBe(askers.length);
+    expect(after.statements - before.statements).toBeLessThan(askers.length);
+  });
+
+  /** Statements that read /api/info, and the users they read, from the service's metrics. */
+  async function infoBatches() {
+    const text = (await t.app.inject({ url: '/metrics' })).body;
+    const value = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    return {
+      statements: value('shop_info_batch_users_count'),
+      users: value('shop_info_batch_users_sum'),
+    };
+  }
+
   test('auth: registration, login, a wrong password, and ten racing first logins make one user', async () => {
     const user = await shop.login();
     expect((await shop.auth({ username: user.username, password: user.password })).statusCode).toBe(

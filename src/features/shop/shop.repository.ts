@@ -47,22 +47,30 @@ export async function insertUser(
 }
 
 /**
- * Everything /api/info shows, in one statement (so one snapshot: the coins and the history always
- * agree) and one round trip; histories are read from the per-pair totals, one row per counterparty.
+ * Everything /api/info shows for each of these users, in one statement (so one snapshot: the
+ * coins and the history always agree) and one round trip; histories are read from the per-pair
+ * totals, one row per counterparty. Users that do not exist are absent from the map.
  */
-export async function readInfo(db: Queryable, userId: number): Promise<InfoView | null> {
-  const [row] = await db.query<{
+export async function readInfos(
+  db: Queryable,
+  userIds: readonly number[],
+): Promise<Map<number, InfoView>> {
+  const rows = await db.query<{
+    id: number;
     balance: unknown;
     inventory: InfoView['inventory'];
     received: InfoView['coinHistory']['received'];
     sent: InfoView['coinHistory']['sent'];
-  }>(READ_INFO, [userId]);
-  if (!row) return null;
-  return {
-    coins: toSafeInteger(row.balance),
-    inventory: row.inventory,
-    coinHistory: { received: row.received, sent: row.sent },
-  };
+  }>(READ_INFOS, [userIds]);
+  const views = new Map<number, InfoView>();
+  for (const row of rows) {
+    views.set(Number(row.id), {
+      coins: toSafeInteger(row.balance),
+      inventory: row.inventory,
+      coinHistory: { received: row.received, sent: row.sent },
+    });
+  }
+  return views;
 }
 
 /**
@@ -229,9 +237,9 @@ const INSERT_USER = statement(
 // Counterparties' names are scalar subqueries on the primary key, which PostgreSQL never turns
 // into a join: without table statistics it planned the JOIN form as a hash join over all users
 // (12.6 ms instead of 0.3 ms, measured), and a prepared statement can keep such a plan.
-const READ_INFO = statement(
-  'shop_read_info',
-  `SELECT u.balance,
+const READ_INFOS = statement(
+  'shop_read_infos',
+  `SELECT u.id, u.balance,
      COALESCE((SELECT json_agg(json_build_object('type', i.item, 'quantity', i.quantity)
                                ORDER BY i.item)
                FROM shop_inventory i WHERE i.user_id = u.id), '[]'::json) AS inventory,
@@ -247,7 +255,7 @@ const READ_INFO = statement(
                             t.amount
                      FROM shop_transfer_totals t WHERE t.from_user_id = u.id) s),
               '[]'::json) AS sent
-   FROM shop_users u WHERE u.id = $1`,
+   FROM shop_users u WHERE u.id = ANY($1::bigint[])`,
 );
 
 const BUY = statement(
