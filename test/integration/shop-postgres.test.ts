@@ -80,7 +80,7 @@ describeWithPostgres('the shop on PostgreSQL', () => {
       const sent = await shop.send(user.token, { toUser: next.username, amount: i + 1 });
       expect(sent.statusCode).toBe(200);
     }
-    const expected = users.map((user, i) => {
+    const expected = users.map((_user, i) => {
       const previous = (i + users.length - 1) % users.length;
       return {
         coins: START_COINS - (ITEMS.get(items[i] as string) as number) - (i + 1) + previous + 1,
