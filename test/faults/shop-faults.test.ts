@@ -22,12 +22,14 @@ describeWithPostgres('the shop with PostgreSQL failing', () => {
   let t: TestApp;
   let shop: ShopClient;
   let user: ShopUser;
+  const others: ShopUser[] = [];
   beforeAll(async () => {
     const built = await buildTestAppBehindProxy(database.url);
     ({ proxy } = built);
     t = built;
     shop = shopClient(t.app);
     user = await shop.login();
+    for (let i = 0; i < 4; i += 1) others.push(await shop.login());
   });
 
   async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> {
@@ -46,6 +48,12 @@ describeWithPostgres('the shop with PostgreSQL failing', () => {
         expect(result.json()).toEqual({ errors: 'Internal Server Error' });
         expect(ms).toBeLessThan(WORST_MS + OUTAGE_SLACK_MS);
       }
+      // Info requests that arrive together share one statement: they all fail with it, in time.
+      const burst = await timed(() =>
+        Promise.all(others.flatMap((u) => [shop.info(u.token), shop.info(u.token)])),
+      );
+      expect(burst.result.map((r) => r.statusCode)).toEqual(others.flatMap(() => [500, 500]));
+      expect(burst.ms).toBeLessThan(WORST_MS + OUTAGE_SLACK_MS);
       const ready = await t.app.inject({ url: '/readyz' });
       expect(ready.statusCode).toBe(503);
       expect(ready.json().checks.database).toEqual({ postgres: 'down' });

@@ -49,12 +49,13 @@ export async function insertUser(
 /**
  * Everything /api/info shows for each of these users, in one statement (so one snapshot: the
  * coins and the history always agree) and one round trip; histories are read from the per-pair
- * totals, one row per counterparty. Users that do not exist are absent from the map.
+ * totals, one row per counterparty. Users that do not exist are absent from the map; a row that
+ * cannot be shown fails only its own user.
  */
 export async function readInfos(
   db: Queryable,
   userIds: readonly number[],
-): Promise<Map<number, InfoView>> {
+): Promise<Map<number, InfoView | Error>> {
   const rows = await db.query<{
     id: number;
     balance: unknown;
@@ -62,13 +63,17 @@ export async function readInfos(
     received: InfoView['coinHistory']['received'];
     sent: InfoView['coinHistory']['sent'];
   }>(READ_INFOS, [userIds]);
-  const views = new Map<number, InfoView>();
+  const views = new Map<number, InfoView | Error>();
   for (const row of rows) {
-    views.set(Number(row.id), {
-      coins: toSafeInteger(row.balance),
-      inventory: row.inventory,
-      coinHistory: { received: row.received, sent: row.sent },
-    });
+    try {
+      views.set(Number(row.id), {
+        coins: toSafeInteger(row.balance),
+        inventory: row.inventory,
+        coinHistory: { received: row.received, sent: row.sent },
+      });
+    } catch (error) {
+      views.set(Number(row.id), error instanceof Error ? error : new Error(String(error)));
+    }
   }
   return views;
 }

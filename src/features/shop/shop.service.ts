@@ -1,6 +1,5 @@
 // Owns the shop's rules: what /api/info shows, and buying and sending as all-or-nothing changes,
 // each optionally made idempotent by a client's key. Refusals are AppErrors from the catalogue.
-import DataLoader from 'dataloader';
 import { Histogram, type Registry } from 'prom-client';
 import {
   type Database,
@@ -11,6 +10,7 @@ import {
   sweepInBatches,
 } from '../../platform/database.ts';
 import { AppError } from '../../platform/errors.ts';
+import { ReadBatches } from '../../platform/read-batches.ts';
 import type { TokenSubject } from '../../platform/tokens.ts';
 import { ITEMS } from './shop.catalog.ts';
 import { type ShopErrorCode, shopErrors } from './shop.errors.ts';
@@ -38,11 +38,17 @@ export interface ShopService {
 type Refusal = AppError | null;
 
 /**
- * Most /api/info requests that arrive together are read in one statement: fewer round trips and
- * statements per answer for PostgreSQL and the service alike. A batch never waits for more: it
- * holds what arrived by the end of the event loop's current turn, up to this many users.
+ * /api/info requests that arrive together are read in one statement: fewer round trips and
+ * statements per answer for PostgreSQL and the service alike. A batch is not held back to grow:
+ * it holds what arrived by the end of the event loop's current turn, up to this many users...
  */
 export const INFO_BATCH_USERS_MAX = 64;
+/**
+ * ...unless this many are in flight already: then requests gather until one returns, so batches
+ * grow when the database is what is slow, and /api/info leaves most of the pool
+ * (DATABASE_POOL_SIZE, 10 by default) to buys and transfers.
+ */
+export const INFO_BATCHES_IN_FLIGHT_MAX = 4;
 
 /** Tells a client that its retry got the first outcome and nothing ran again. */
 export const REPLAYED = { 'idempotent-replayed': 'true' } as const;
@@ -61,19 +67,12 @@ export function createShopService(deps: {
         registers: [deps.registry],
       })
     : undefined;
-  const infos = new DataLoader<number, repository.InfoView | null>(
-    async (userIds) => {
+  const infos = new ReadBatches<number, repository.InfoView>(
+    (userIds) => {
       infoBatches?.observe(userIds.length);
-      const views = await repository.readInfos(database, userIds);
-      return userIds.map((id) => views.get(id) ?? null);
+      return repository.readInfos(database, userIds);
     },
-    {
-      // Every read goes to the database: a cached view would show stale coins.
-      cache: false,
-      maxBatchSize: INFO_BATCH_USERS_MAX,
-      // After the turn's I/O callbacks (requests read together), not at the end of one request's.
-      batchScheduleFn: (run) => setImmediate(run),
-    },
+    { keysMax: INFO_BATCH_USERS_MAX, inFlightMax: INFO_BATCHES_IN_FLIGHT_MAX },
   );
 
   async function purchase(db: Queryable, user: TokenSubject, item: string, price: number) {
@@ -146,6 +145,7 @@ export function createShopService(deps: {
 
   return {
     async info(user) {
+      // Never a read already in flight: it may have started before this client's last change.
       const view = await infos.load(user.userId);
       if (!view) throw new AppError(shopErrors.USER_GONE);
       return view;
