@@ -3,7 +3,7 @@
 // CSRF token, GET /api/buy among them), on the file's in-memory PGlite.
 import type { LightMyRequestResponse } from 'fastify';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { SESSION_COOKIE } from '../../src/features/shop/shop.sessions.ts';
+import { SESSION_COOKIE, SESSIONS_PER_USER_MAX } from '../../src/features/shop/shop.sessions.ts';
 import { statement } from '../../src/platform/database.ts';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 import { memoryDatabase } from '../support/database.ts';
@@ -90,6 +90,26 @@ describe('POST /api/session', () => {
     expect(again.statusCode).toBe(200);
     expectUnauthorized(await whoAmI(first.cookie), 'invalid or expired session');
     expect((await whoAmI(cookieOf(again))).statusCode).toBe(200);
+  });
+
+  test(`a user holds at most ${SESSIONS_PER_USER_MAX} sessions: signing in past that ends the oldest`, async () => {
+    const username = uniqueName();
+    const cookies: string[] = [];
+    for (let i = 0; i < SESSIONS_PER_USER_MAX + 2; i += 1) {
+      cookies.push((await browser(username)).cookie);
+    }
+    const statuses = [];
+    for (const cookie of cookies) statuses.push((await whoAmI(cookie)).statusCode);
+    expect(statuses).toEqual([401, 401, ...Array(SESSIONS_PER_USER_MAX).fill(200)]);
+    const db = await memoryDatabase();
+    const [row] = await db.query<{ count: number }>(
+      statement(
+        'count_sessions',
+        'SELECT count(*)::int AS count FROM shop_sessions s JOIN shop_users u ON u.id = s.user_id WHERE u.username = $1',
+      ),
+      [username],
+    );
+    expect(row?.count).toBe(SESSIONS_PER_USER_MAX);
   });
 
   test('a wrong password is 401 and sets no cookie; bad input is 400', async () => {

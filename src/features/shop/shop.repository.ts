@@ -165,15 +165,26 @@ export interface StoredSession {
   readonly csrfToken: string;
 }
 
+/**
+ * Stores a new session and, in the same statement, ends the user's oldest ones beyond
+ * `perUserMax` (the new one counts), so sign-ins alone cannot fill the table.
+ */
 export async function insertSession(
   db: Queryable,
-  session: { tokenHash: string; userId: number; csrfToken: string; ttlSeconds: number },
+  session: {
+    tokenHash: string;
+    userId: number;
+    csrfToken: string;
+    ttlSeconds: number;
+    perUserMax: number;
+  },
 ): Promise<void> {
   await db.query(INSERT_SESSION, [
     session.tokenHash,
     session.userId,
     session.csrfToken,
     session.ttlSeconds,
+    session.perUserMax,
   ]);
 }
 
@@ -203,10 +214,20 @@ export async function deleteExpiredSessions(db: Queryable, batchMax: number): Pr
   return (await db.query(SWEEP_SESSIONS, [batchMax])).length;
 }
 
+// The DELETE sees the sessions as they were before this statement (one snapshot), so keeping
+// the newest perUserMax − 1 of them leaves perUserMax with the new one.
 const INSERT_SESSION = statement(
-  'shop_insert_session',
-  `INSERT INTO shop_sessions (token_hash, user_id, csrf_token, expires_at)
-   VALUES ($1, $2, $3, now() + make_interval(secs => $4))`,
+  'shop_insert_session_trimmed',
+  `WITH opened AS (
+     INSERT INTO shop_sessions (token_hash, user_id, csrf_token, expires_at)
+     VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+   )
+   DELETE FROM shop_sessions
+   WHERE token_hash IN (
+     SELECT token_hash FROM shop_sessions WHERE user_id = $2
+     ORDER BY created_at DESC, token_hash DESC
+     OFFSET $5::int - 1
+   )`,
 );
 
 const FIND_SESSION = statement(

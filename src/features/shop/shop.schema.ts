@@ -142,5 +142,9 @@ export const shopSessions = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     createdAt: createdAt(),
   },
-  (t) => [index('shop_sessions_expires_at').on(t.expiresAt)],
+  (t) => [
+    index('shop_sessions_expires_at').on(t.expiresAt),
+    // A user's sessions, newest first: signing in trims the oldest beyond the limit.
+    index('shop_sessions_user_id_created_at').on(t.userId, t.createdAt),
+  ],
 );

@@ -12,6 +12,11 @@ export const SESSION_COOKIE = 'coinworks_session';
 const TOKEN_BYTES = 32;
 /** Longest cookie value looked up; a real one is 43 characters. */
 const TOKEN_LENGTH_MAX = 128;
+/**
+ * Sessions one user may hold at once (browsers, devices); signing in past it ends the oldest,
+ * so a loop of sign-ins cannot fill the table for the sessions' lifetime.
+ */
+export const SESSIONS_PER_USER_MAX = 20;
 
 export interface Sessions {
   /** A new session for this user: the cookie's token and the CSRF token. */
@@ -40,6 +45,7 @@ export function createSessions(deps: {
         userId,
         csrfToken,
         ttlSeconds,
+        perUserMax: SESSIONS_PER_USER_MAX,
       });
       return { token, csrfToken };
     },

@@ -1,0 +1,1 @@
+CREATE INDEX "shop_sessions_user_id_created_at" ON "shop_sessions" USING btree ("user_id","created_at");
