@@ -264,6 +264,8 @@ describeWithChromium('web console in Chromium', () => {
       seen.push(...(await ids.allTextContents()));
     }
     expect(await next.isDisabled()).toBe(true);
+    // The focused button was disabled: focus moved to the list's heading, not to the page's top.
+    expect(await page.evaluate('document.activeElement?.id')).toBe('wallet-list-title');
     // Every wallet once, in id order.
     expect(seen).toHaveLength(total);
     expect(new Set(seen).size).toBe(total);
