@@ -9,6 +9,17 @@ export function createMetricsRegistry(): Registry {
   return registry;
 }
 
+/**
+ * A histogram of how many things went together (operations in a batch, users in a statement),
+ * registered where the caller has a registry; without one, nothing is recorded.
+ */
+export function sizeHistogram(
+  registry: Registry | undefined,
+  metric: { readonly name: string; readonly help: string; readonly buckets: number[] },
+): Histogram | undefined {
+  return registry ? new Histogram({ ...metric, registers: [registry] }) : undefined;
+}
+
 export function installObservability(app: FastifyInstance, registry: Registry): void {
   const durations = new Histogram({
     name: 'http_request_duration_seconds',

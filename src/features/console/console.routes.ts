@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 const PUBLIC_DIR = join(import.meta.dirname, 'public');
 /** Where the console's files are served; the page itself is at `/`. */
-export const CONSOLE_PREFIX = '/console/';
+const CONSOLE_PREFIX = '/console/';
 
 /**
  * Only this service's own scripts, styles, images and API; no inline script or style, no
@@ -101,7 +101,7 @@ function loadConsoleAssets(options: ConsoleOptions): ReadonlyMap<string, Asset> 
 }
 
 /** Whether Accept-Encoding lists `br` with a non-zero quality. */
-export function acceptsBrotli(header: string | string[] | undefined): boolean {
+function acceptsBrotli(header: string | string[] | undefined): boolean {
   if (typeof header !== 'string') return false;
   return header.split(',').some((entry) => {
     const [coding, ...params] = entry.split(';').map((part) => part.trim().toLowerCase());
@@ -115,7 +115,7 @@ export function acceptsBrotli(header: string | string[] | undefined): boolean {
  * Whether If-None-Match names this ETag: `*`, or a list of tags compared weakly (a proxy may
  * have weakened ours to W/"…"), as RFC 9110 says for If-None-Match.
  */
-export function noneMatch(header: string | undefined, etag: string): boolean {
+function noneMatch(header: string | undefined, etag: string): boolean {
   if (header === undefined) return false;
   if (header.trim() === '*') return true;
   const opaque = (tag: string) => tag.trim().replace(/^W\//, '');

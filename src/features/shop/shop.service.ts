@@ -1,6 +1,6 @@
 // Owns the shop's rules: what /api/info shows, and buying and sending as all-or-nothing changes,
 // each optionally made idempotent by a client's key. Refusals are AppErrors from the catalogue.
-import { Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import {
   type Database,
   type Queryable,
@@ -10,6 +10,7 @@ import {
   sweepInBatches,
 } from '../../platform/database.ts';
 import { AppError } from '../../platform/errors.ts';
+import { sizeHistogram } from '../../platform/observability.ts';
 import { ReadBatches } from '../../platform/read-batches.ts';
 import type { TokenSubject } from '../../platform/tokens.ts';
 import { ITEMS } from './shop.catalog.ts';
@@ -42,13 +43,13 @@ type Refusal = AppError | null;
  * statements per answer for PostgreSQL and the service alike. A batch is not held back to grow:
  * it holds what arrived by the end of the event loop's current turn, up to this many users...
  */
-export const INFO_BATCH_USERS_MAX = 64;
+const INFO_BATCH_USERS_MAX = 64;
 /**
  * ...unless this many are in flight already: then requests gather until one returns, so batches
  * grow when the database is what is slow, and /api/info leaves most of the pool
  * (DATABASE_POOL_SIZE, 10 by default) to buys and transfers.
  */
-export const INFO_BATCHES_IN_FLIGHT_MAX = 4;
+const INFO_BATCHES_IN_FLIGHT_MAX = 4;
 
 /** Tells a client that its retry got the first outcome and nothing ran again. */
 export const REPLAYED = { 'idempotent-replayed': 'true' } as const;
@@ -59,14 +60,11 @@ export function createShopService(deps: {
   readonly registry?: Registry;
 }): ShopService {
   const { database, idempotencyTtlSeconds } = deps;
-  const infoBatches = deps.registry
-    ? new Histogram({
-        name: 'shop_info_batch_users',
-        help: 'Users per /api/info statement (requests that arrived together, read at once)',
-        buckets: [1, 2, 4, 8, 16, 32, 64],
-        registers: [deps.registry],
-      })
-    : undefined;
+  const infoBatches = sizeHistogram(deps.registry, {
+    name: 'shop_info_batch_users',
+    help: 'Users per /api/info statement (requests that arrived together, read at once)',
+    buckets: [1, 2, 4, 8, 16, 32, 64],
+  });
   const infos = new ReadBatches<number, repository.InfoView>(
     (userIds) => {
       infoBatches?.observe(userIds.length);

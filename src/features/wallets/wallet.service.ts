@@ -1,7 +1,7 @@
 // Owns the wallets' rules: listing, creating and reading wallets, and deposits and withdrawals
 // applied in per-wallet batches (wallet.batches.ts), each optionally made idempotent by a client's
 // key. Refusals are AppErrors from the catalogue; nothing here knows HTTP.
-import { Gauge, Histogram, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import {
   certainlyNotApplied,
   type Database,
@@ -11,6 +11,7 @@ import {
   sweepInBatches,
 } from '../../platform/database.ts';
 import { AppError } from '../../platform/errors.ts';
+import { sizeHistogram } from '../../platform/observability.ts';
 import { SharedTransactions, type WalletBatch, WalletBatches } from './wallet.batches.ts';
 import { walletErrors } from './wallet.errors.ts';
 import * as repository from './wallet.repository.ts';
@@ -76,15 +77,13 @@ export function createWalletService(deps: {
   readonly registry?: Registry;
 }): WalletService {
   const { database, idempotencyTtlSeconds } = deps;
+  /** Batch sizes run from one operation to WALLET_BATCH_OPERATIONS_MAX (500 by default). */
   const histogram = (name: string, help: string) =>
-    deps.registry
-      ? new Histogram({
-          name,
-          help,
-          buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
-          registers: [deps.registry],
-        })
-      : undefined;
+    sizeHistogram(deps.registry, {
+      name,
+      help,
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    });
   const sizes = histogram(
     'wallet_batch_operations',
     "Operations per wallet batch: one wallet's operations applied together, in arrival order",

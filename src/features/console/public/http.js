@@ -31,7 +31,7 @@ const JSON_INTEGER = /^-?(0|[1-9]\d*)$/;
  * @param {string} text
  * @returns {unknown}
  */
-export function parseExact(text) {
+function parseExact(text) {
   /** @type {(key: string, value: unknown, context?: { source?: string }) => unknown} */
   const reviver = (_key, value, context) => {
     if (typeof value !== 'number' || Number.isSafeInteger(value)) return value;
