@@ -18,7 +18,7 @@ export default defineConfig({
       exclude: ['src/**/*.test.ts', 'src/**/*.schema.ts'],
     },
     projects: [
-      layer('unit', ['src/**/*.test.ts']),
+      layer('unit', ['src/**/*.test.ts', 'bench/**/*.test.ts']),
       layer('http', ['test/http/**/*.test.ts']),
       layer('integration', ['test/integration/**/*.test.ts']),
       layer('faults', ['test/faults/**/*.test.ts']),

@@ -1,8 +1,8 @@
 // Owns the fixed-rate (open-loop) load: requests start on a schedule whatever the answers do, and
 // each latency runs from the request's scheduled start, so that time spent queued counts.
-import { type Agent, request as httpRequest } from 'node:http';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { LoopbackClient, Outcome } from './http-client.ts';
 
 /** One request of the load; `kind` groups latencies (e.g. info, buy, send) in the result. */
 export interface OpenLoopRequest {
@@ -14,13 +14,11 @@ export interface OpenLoopRequest {
 }
 
 export interface OpenLoopOptions {
-  /** http://127.0.0.1:<port>, without a trailing slash. */
-  readonly baseUrl: string;
   readonly ratePerSecond: number;
   readonly seconds: number;
   readonly next: () => OpenLoopRequest;
   /** Kept across calls so that a series of steps does not pay for new connections each time. */
-  readonly agent: Agent;
+  readonly client: LoopbackClient;
   /** Requests that would exceed this many in flight are not sent, and count as failures. */
   readonly inFlightMax: number;
   /** After the last scheduled start, how long answers still in flight are awaited. */
@@ -97,8 +95,7 @@ export function summarise(latencies: Float64Array, count: number): LatencySummar
 
 /** Runs one fixed-rate load; resolves when every request was answered or the drain timed out. */
 export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
-  const { ratePerSecond, seconds, agent, inFlightMax } = options;
-  const target = new URL(options.baseUrl);
+  const { ratePerSecond, seconds, client, inFlightMax } = options;
   const total = Math.max(1, Math.round(ratePerSecond * seconds));
   const intervalMs = 1_000 / ratePerSecond;
   // Preallocated, and bounded by rate × seconds: nothing grows with the service's behaviour.
@@ -115,71 +112,38 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
   let inFlight = 0;
   let inFlightPeak = 0;
   let lastIssuedAt = 0;
+  // Answers still counted: after the drain timeout, late ones are ignored (already errors).
+  let counting = true;
   const statusCodes: Record<string, number> = {};
   const errorMessages: string[] = [];
-  const pending = new Set<ReturnType<typeof httpRequest>>();
   let drained: (() => void) | null = null;
-
-  const settle = () => {
-    inFlight -= 1;
-    if (inFlight === 0 && drained) drained();
-  };
 
   const fire = (scheduledAt: number) => {
     const spec = options.next();
     const startedAt = performance.now();
     lags[sent] = startedAt - scheduledAt;
     sent += 1;
-    const headers: Record<string, string> = { ...spec.headers };
-    if (spec.body !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(spec.body));
-    }
     inFlight += 1;
     if (inFlight > inFlightPeak) inFlightPeak = inFlight;
-    let finished = false;
-    const fail = (err: Error) => {
-      if (finished) return;
-      finished = true;
-      pending.delete(req);
-      errors += 1;
-      if (errorMessages.length < ERROR_MESSAGES_KEPT) errorMessages.push(err.message);
-      settle();
-    };
-    const req = httpRequest(
-      {
-        agent,
-        host: target.hostname,
-        port: target.port,
-        method: spec.method,
-        path: spec.path,
-        headers,
-      },
-      (res) => {
-        // An answer cut short (the server closed the socket mid-body) is an error, not an answer.
-        res.on('error', fail);
-        res.on('end', () => {
-          if (finished) return;
-          finished = true;
-          pending.delete(req);
-          const status = res.statusCode ?? 0;
-          statusCodes[status] = (statusCodes[status] ?? 0) + 1;
-          if (status === 200) ok += 1;
-          else non200 += 1;
-          const now = performance.now();
-          latencies[answered] = now - scheduledAt;
-          sentToAnswer[answered] = now - startedAt;
-          kindOf[answered] = spec.kind;
-          answered += 1;
-          settle();
-        });
-        // Only the status is checked under load; the scenarios' sanity checks read bodies.
-        res.resume();
-      },
-    );
-    req.on('error', fail);
-    pending.add(req);
-    req.end(spec.body);
+    client.request(spec, (outcome: Outcome) => {
+      if (!counting) return;
+      inFlight -= 1;
+      if ('error' in outcome) {
+        errors += 1;
+        if (errorMessages.length < ERROR_MESSAGES_KEPT) errorMessages.push(outcome.error.message);
+      } else {
+        const { status } = outcome;
+        statusCodes[status] = (statusCodes[status] ?? 0) + 1;
+        if (status === 200) ok += 1;
+        else non200 += 1;
+        const now = performance.now();
+        latencies[answered] = now - scheduledAt;
+        sentToAnswer[answered] = now - startedAt;
+        kindOf[answered] = spec.kind;
+        answered += 1;
+      }
+      if (inFlight === 0 && drained) drained();
+    });
   };
 
   const elu0 = performance.eventLoopUtilization();
@@ -212,15 +176,15 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
       sleep(options.drainTimeoutMs),
     ]);
   }
-  // Whatever is still unanswered counts as an error; its socket is closed so nothing leaks.
-  for (const req of pending) {
-    errors += 1;
-    req.destroy();
+  // Whatever is still unanswered counts as an error; its connection is closed so nothing leaks.
+  counting = false;
+  if (inFlight > 0) {
+    errors += inFlight;
+    if (errorMessages.length < ERROR_MESSAGES_KEPT) {
+      errorMessages.push(`${inFlight} unanswered after ${options.drainTimeoutMs} ms`);
+    }
+    client.closeAll(new Error('unanswered at the end of the step'));
   }
-  if (pending.size > 0 && errorMessages.length < ERROR_MESSAGES_KEPT) {
-    errorMessages.push(`${pending.size} unanswered after ${options.drainTimeoutMs} ms`);
-  }
-  pending.clear();
 
   const byKind: Record<string, number[]> = {};
   for (let i = 0; i < answered; i++) {

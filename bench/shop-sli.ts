@@ -1,9 +1,9 @@
 // Owns the shop's SLI: the highest fixed rate of the mixed load that keeps p99 within 50 ms with
 // every answer 200, found by stepping the rate up, and a long run at the assignment's 1,000 req/s;
 // a step where the load generator itself fell behind decides nothing either way.
-import { Agent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CpuShares, cpuShares, cpuSnapshot } from './cpu.ts';
+import { LoopbackClient } from './http-client.ts';
 import { type OpenLoopResult, runOpenLoop } from './open-loop.ts';
 import { mixedRequest, type ShopFixture, vacuumShop } from './shop.ts';
 import { median } from './stats.ts';
@@ -207,17 +207,21 @@ export interface SliOptions {
 
 export async function runSli(options: SliOptions): Promise<SliRun> {
   const { fixture, log } = options;
-  // One agent for the whole search: every step reuses the connections the previous ones opened.
-  const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT_MAX });
+  // One client for the whole search: every step reuses the connections the previous ones opened.
+  const { hostname, port } = new URL(options.baseUrl);
+  const client = new LoopbackClient({
+    host: hostname,
+    port: Number(port),
+    connectionsMax: IN_FLIGHT_MAX,
+  });
   const step = async (rate: number, seconds: number): Promise<SliStep> => {
     const metricsBefore = await scrape(options.baseUrl);
     const before = cpuSnapshot(options.servicePid, options.database);
     const result = await runOpenLoop({
-      baseUrl: options.baseUrl,
       ratePerSecond: rate,
       seconds,
       next: () => mixedRequest(fixture.users),
-      agent,
+      client,
       inFlightMax: IN_FLIGHT_MAX,
       drainTimeoutMs: DRAIN_TIMEOUT_MS,
     });
@@ -240,11 +244,10 @@ export async function runSli(options: SliOptions): Promise<SliRun> {
   try {
     await vacuumShop(fixture);
     await runOpenLoop({
-      baseUrl: options.baseUrl,
       ratePerSecond: RATE_START_RPS,
       seconds: WARMUP_SECONDS,
       next: () => mixedRequest(fixture.users),
-      agent,
+      client,
       inFlightMax: IN_FLIGHT_MAX,
       drainTimeoutMs: DRAIN_TIMEOUT_MS,
     });
@@ -283,7 +286,7 @@ export async function runSli(options: SliOptions): Promise<SliRun> {
       sustained,
     };
   } finally {
-    agent.destroy();
+    client.closeAll(new Error('the search ended'));
   }
 }
 
