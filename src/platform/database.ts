@@ -28,6 +28,16 @@ export interface Statement {
   readonly text: string;
 }
 
+/**
+ * How PostgreSQL plans the named statements on the service's connections: once, for any values.
+ * Left to itself ("auto") it plans again on every call whenever a generic plan looks costlier
+ * than the custom ones, which it always does for `= ANY($1)` over an array parameter (it assumes
+ * ten elements); /api/info's shared reads then spent most of PostgreSQL's time planning. Every
+ * statement here looks rows up by key, so the plan does not depend on the values. Sent as a
+ * startup option, so it costs no round trip.
+ */
+const PLAN_CACHE_MODE = 'force_generic_plan';
+
 export function statement(name: string, text: string): Statement {
   return Object.freeze({ name, text });
 }
@@ -170,6 +180,7 @@ function createPostgres(options: DatabaseOptions, url: string): Database {
     // The server's statement_timeout cannot fire when the server is unreachable; this can.
     query_timeout: options.statementTimeoutMs + options.connectTimeoutMs,
     keepAlive: true,
+    options: `-c plan_cache_mode=${PLAN_CACHE_MODE}`,
   });
   // An idle client whose server went away emits here; the pool has already dropped it.
   pool.on('error', (err) => options.log.warn({ err }, 'idle database connection lost'));

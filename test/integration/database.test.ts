@@ -1,6 +1,6 @@
 // The database layer on the real PostgreSQL: migrations applied once by processes starting
 // together, transactions retried after the aborts PostgreSQL asks clients to retry (and only up to
-// their limit), and the statement timeout actually set on every connection.
+// their limit), and the statement timeout and plan caching actually set on every connection.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
@@ -126,6 +126,23 @@ describeWithPostgres('the database layer on PostgreSQL', () => {
     ]);
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled']);
     expect(attempts).toBe(3);
+  });
+
+  test('a statement over an array parameter is planned once, not on every call', async () => {
+    // One connection, so that its prepared statements are the ones pg_prepared_statements shows.
+    const database = openPostgres(url, { poolSize: 1 });
+    opened.push(database);
+    const byIds = sql('SELECT id FROM drizzle.__drizzle_migrations WHERE id = ANY($1::int[])');
+    // PostgreSQL's own choice ("auto") would plan each of these calls anew.
+    for (let i = 1; i <= 8; i++) await database.query(byIds, [[i, i + 1]]);
+    const [row] = await database.query<{ generic: number; custom: number }>(
+      sql(
+        `SELECT generic_plans::int AS generic, custom_plans::int AS custom
+         FROM pg_prepared_statements WHERE name = '${byIds.name}'`,
+      ),
+      [],
+    );
+    expect(row).toEqual({ generic: 8, custom: 0 });
   });
 
   test('the statement timeout is set on the pool connections', async () => {
