@@ -657,8 +657,9 @@ function notes(
   if (vacuumed.length > 0) {
     const which = vacuumed.join(' and ');
     found.push(
-      `PostgreSQL runs with autovacuum off: the bench ran VACUUM (ANALYZE) on the ${which} tables ` +
-        `before each ${which} load, as autovacuum would, so that no load pays for the dead rows of another.`,
+      `PostgreSQL runs with autovacuum off: before each ${which} load the bench vacuumed and ` +
+        `analyzed the ${which} tables past autovacuum's thresholds, as autovacuum would, so that ` +
+        `no load pays for the dead rows or stale statistics of another.`,
     );
   }
   const ran = new Set(rows.map((r) => r.scenario));
