@@ -2,11 +2,15 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSigner } from 'fast-jwt';
-import { describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { createTokens, developmentSecret } from './tokens.ts';
 
 const SECRET = 'unit-test-secret-of-32-characters!!';
 const tokens = createTokens({ secret: SECRET, ttlSeconds: 3600 });
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe('tokens', () => {
   test('carry the user id and name, and expire after the configured time', () => {
@@ -25,6 +29,19 @@ describe('tokens', () => {
       'base64url',
     );
     expect(tokens.verify(`${header}.${forged}.${signature}`)).toBe('invalid');
+  });
+
+  test('a token verified before is refused once it expires, and only the exact token is known', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const shortLived = createTokens({ secret: SECRET, ttlSeconds: 2 });
+    const token = shortLived.issue({ userId: 7, username: 'bob' });
+    expect(shortLived.verify(token)).toEqual({ userId: 7, username: 'bob' });
+    expect(shortLived.verify(token)).toEqual({ userId: 7, username: 'bob' });
+    // One character of the signature changed: not the remembered token, and not valid.
+    const last = token.at(-2) === 'A' ? 'B' : 'A';
+    expect(shortLived.verify(`${token.slice(0, -2)}${last}${token.at(-1)}`)).toBe('invalid');
+    vi.advanceTimersByTime(3_000);
+    expect(shortLived.verify(token)).toBe('expired');
   });
 
   test('refuse an expired token as expired', () => {
