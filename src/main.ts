@@ -12,6 +12,14 @@ try {
   process.exit(2);
 }
 
+/**
+ * Connections the kernel may hold for the service before it accepts them (it caps this at
+ * net.core.somaxconn). Node's default, 511, overflowed when a burst of clients connected at once
+ * (the SLI's generator opening hundreds after a stall): the kernel dropped their handshakes and
+ * each client waited for a retransmission, 1 s or more, so a short stall became a long one.
+ */
+const LISTEN_BACKLOG = 4096;
+
 const app = await buildApp(config);
 const embedded = [
   ...(config.scoring.storeUrl === null ? ['in-process scoring store'] : []),
@@ -44,7 +52,7 @@ process.once('SIGTERM', () => void shutdown('SIGTERM'));
 process.once('SIGINT', () => void shutdown('SIGINT'));
 
 try {
-  await app.listen({ host: config.http.host, port: config.http.port });
+  await app.listen({ host: config.http.host, port: config.http.port, backlog: LISTEN_BACKLOG });
 } catch (err) {
   app.log.fatal({ err }, 'could not listen');
   process.exit(1);
