@@ -104,14 +104,9 @@ export async function vacuumTables(url: string, tables: readonly string[]): Prom
       [tables],
     );
     for (const { relname, vacuum, analyze } of rows) {
-      const command = vacuum
-        ? analyze
-          ? 'VACUUM (ANALYZE)'
-          : 'VACUUM'
-        : analyze
-          ? 'ANALYZE'
-          : null;
-      if (command) await client.query(`${command} ${client.escapeIdentifier(relname)}`);
+      const table = client.escapeIdentifier(relname);
+      if (vacuum) await client.query(`VACUUM (ANALYZE ${analyze ? 'TRUE' : 'FALSE'}) ${table}`);
+      else if (analyze) await client.query(`ANALYZE ${table}`);
     }
   });
 }

@@ -16,7 +16,7 @@ export interface ClientRequest {
   readonly body?: string;
 }
 
-export interface LoopbackClientOptions {
+interface LoopbackClientOptions {
   readonly host: string;
   readonly port: number;
   /** Connections opened at most; a request past it fails at once rather than waiting. */
@@ -24,7 +24,7 @@ export interface LoopbackClientOptions {
 }
 
 /** An answer's status line and headers larger than this are refused as a protocol error. */
-export const HEAD_BYTES_MAX = 16 * 1024;
+const HEAD_BYTES_MAX = 16 * 1024;
 /** Likewise a chunk-size line: hex digits and extensions. */
 const CHUNK_LINE_BYTES_MAX = 1024;
 
