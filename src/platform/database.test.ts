@@ -5,6 +5,7 @@ import {
   sqlState,
   sweepInBatches,
   toSafeInteger,
+  writeSlotsOf,
 } from './database.ts';
 
 describe('database helpers', () => {
@@ -29,6 +30,20 @@ describe('database helpers', () => {
     expect(toSafeInteger(12n)).toBe(12);
     expect(() => toSafeInteger('9007199254740993')).toThrow(/not a safe integer/);
     expect(() => toSafeInteger(null)).toThrow(/not a safe integer/);
+  });
+});
+
+describe('writeSlotsOf', () => {
+  test.each([
+    [1, 1],
+    [2, 1],
+    [3, 2],
+    [4, 2],
+    [8, 4],
+    [10, 6],
+    [100, 96],
+  ])('a pool of %i lets writes hold %i connections', (poolSize, slots) => {
+    expect(writeSlotsOf(poolSize)).toBe(slots);
   });
 });
 

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
+  certainlyNotApplied,
   type Database,
   type Queryable,
   type Statement,
@@ -143,6 +144,102 @@ describeWithPostgres('the database layer on PostgreSQL', () => {
       [],
     );
     expect(row).toEqual({ generic: 8, custom: 0 });
+  });
+
+  /**
+   * Holds row `id` of `table` locked from another pool until the returned release is called, so
+   * that writes to it wait inside PostgreSQL, as commits wait on a stalled disk.
+   */
+  async function lockRow(table: string, id: number) {
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked = () => {};
+    const isLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const holder = open(url).transaction(async (tx) => {
+      await tx.query(sql(`SELECT 1 FROM ${table} WHERE id = $1 FOR UPDATE`), [id]);
+      locked();
+      await released;
+    });
+    await isLocked;
+    return async () => {
+      release();
+      await holder;
+    };
+  }
+
+  /** Waits (bounded) until `count` of the database's sessions wait for a lock. */
+  async function lockWaiters(count: number) {
+    const probe = open(url);
+    let waiting = -1;
+    for (let poll = 0; poll < 200 && waiting !== count; poll++) {
+      if (poll > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      const [row] = await probe.query<{ n: number }>(
+        sql(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        ),
+        [],
+      );
+      waiting = row?.n ?? -1;
+    }
+    return waiting;
+  }
+
+  test('writes stuck in the database leave connections to reads', async () => {
+    await scratchTable('stuck_writes');
+    // A pool of 4 lets writes hold 2 connections at once and keeps 2 for reads.
+    const database = open(url);
+    const release = await lockRow('stuck_writes', 1);
+    const add = sql('UPDATE stuck_writes SET value = value + 1 WHERE id = $1');
+    const writes = [1, 2, 3, 4].map(() => database.query(add, [1]));
+    // Two writes reached PostgreSQL and wait there for the lock; the other two wait for a slot.
+    expect(await lockWaiters(2)).toBe(2);
+
+    const read = statement('t_stuck_read', 'SELECT value FROM stuck_writes WHERE id = $1', {
+      readOnly: true,
+    });
+    // Without the reserve, the four writes would hold all four connections and this would wait
+    // for one until the pool's acquisition timeout (5 s) and fail.
+    for (let i = 0; i < 3; i++) {
+      expect(await database.query(read, [1])).toEqual([{ value: 0 }]);
+    }
+    expect(await lockWaiters(2)).toBe(2);
+
+    await release();
+    await Promise.all(writes);
+    expect(await database.query(read, [1])).toEqual([{ value: 4 }]);
+  });
+
+  test('a write that waits for a slot past the connect timeout fails, certainly not applied', async () => {
+    await scratchTable('slot_timeout');
+    const database = openPostgres(url, { poolSize: 2, connectTimeoutMs: 200 });
+    opened.push(database);
+    const release = await lockRow('slot_timeout', 1);
+    const add = sql('UPDATE slot_timeout SET value = value + 1 WHERE id = $1');
+    // A pool of 2 lets writes hold one connection: this one waits in PostgreSQL for the lock…
+    const stuck = database.query(add, [1]);
+    expect(await lockWaiters(1)).toBe(1);
+    // …and this one for the slot, until the timeout; it never reaches the server.
+    const error = await database.query(add, [2]).catch((e: unknown) => e);
+    expect((error as Error).message).toBe(
+      'timed out after 200 ms waiting for a write slot of the database pool',
+    );
+    expect(certainlyNotApplied(error)).toBe(true);
+
+    await release();
+    await stuck;
+    const rows = await database.query<{ id: number; value: number }>(
+      sql('SELECT id, value FROM slot_timeout ORDER BY id'),
+      [],
+    );
+    expect(rows).toEqual([
+      { id: 1, value: 1 },
+      { id: 2, value: 0 },
+    ]);
   });
 
   test('the statement timeout is set on the pool connections', async () => {

@@ -235,6 +235,7 @@ const FIND_SESSION = statement(
   `SELECT s.user_id, u.username, u.balance, s.csrf_token
    FROM shop_sessions s JOIN shop_users u ON u.id = s.user_id
    WHERE s.token_hash = $1 AND s.expires_at > now()`,
+  { readOnly: true },
 );
 
 const DELETE_SESSION = statement(
@@ -252,6 +253,7 @@ const SWEEP_SESSIONS = statement(
 const FIND_CREDENTIALS = statement(
   'shop_find_credentials',
   'SELECT id, password_hash FROM shop_users WHERE username = $1',
+  { readOnly: true },
 );
 
 const INSERT_USER = statement(
@@ -282,6 +284,7 @@ const READ_INFOS = statement(
                      FROM shop_transfer_totals t WHERE t.from_user_id = u.id) s),
               '[]'::json) AS sent
    FROM shop_users u WHERE u.id = ANY($1::bigint[])`,
+  { readOnly: true },
 );
 
 const BUY = statement(

@@ -212,11 +212,13 @@ const WALLET_COLUMNS = 'id, balance::text AS balance';
 const LIST_FIRST = statement(
   'wallet_list_first',
   `SELECT ${WALLET_COLUMNS} FROM wallets ORDER BY id LIMIT $1`,
+  { readOnly: true },
 );
 
 const LIST_AFTER = statement(
   'wallet_list_after',
   `SELECT ${WALLET_COLUMNS} FROM wallets WHERE id > $1 ORDER BY id LIMIT $2`,
+  { readOnly: true },
 );
 
 const CREATE = statement(
@@ -224,7 +226,9 @@ const CREATE = statement(
   `INSERT INTO wallets DEFAULT VALUES RETURNING ${WALLET_COLUMNS}`,
 );
 
-const FIND = statement('wallet_find', `SELECT ${WALLET_COLUMNS} FROM wallets WHERE id = $1`);
+const FIND = statement('wallet_find', `SELECT ${WALLET_COLUMNS} FROM wallets WHERE id = $1`, {
+  readOnly: true,
+});
 
 const APPLY_MANY = statement(
   'wallet_apply_many',
@@ -236,6 +240,7 @@ const HISTORY_START = statement(
   'wallet_history_start',
   `SELECT EXISTS (SELECT 1 FROM wallets WHERE id = $1) AS wallet,
           (SELECT seq::text FROM wallet_operations WHERE wallet_id = $1 AND id = $2) AS seq`,
+  { readOnly: true },
 );
 
 const OPERATION_COLUMNS =
@@ -246,6 +251,7 @@ const HISTORY = statement(
   `SELECT ${OPERATION_COLUMNS} FROM wallet_operations o
    WHERE o.wallet_id = $1 AND o.seq < coalesce($2::bigint, 9223372036854775807)
    ORDER BY o.seq DESC LIMIT $3`,
+  { readOnly: true },
 );
 
 const CLAIM_KEY = statement(
@@ -263,6 +269,7 @@ const READ_KEY = statement(
   `SELECT k.fingerprint, k.outcome, ${OPERATION_COLUMNS}
    FROM wallet_idempotency_keys k LEFT JOIN wallet_operations o ON o.id = k.operation_id
    WHERE k.wallet_id = $1 AND k.key = $2`,
+  { readOnly: true },
 );
 
 const RELEASE_KEY = statement(

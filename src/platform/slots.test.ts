@@ -1,0 +1,100 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { Slots, SlotTimeoutError } from './slots.ts';
+
+/** Work that runs until the test ends it. */
+function held() {
+  let end: () => void = () => {};
+  let fail: (e: Error) => void = () => {};
+  const done = new Promise<void>((resolve, reject) => {
+    end = resolve;
+    fail = reject;
+  });
+  return { work: () => done, end, fail };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('Slots', () => {
+  test('at most `size` run at once; the others start first come, first served', async () => {
+    const slots = new Slots(2, 1_000, 'a test slot');
+    const works = [held(), held(), held(), held()];
+    const started: number[] = [];
+    const runs = works.map((w, i) =>
+      slots.run(() => {
+        started.push(i);
+        return w.work();
+      }),
+    );
+    await nextTurn();
+    expect(started).toEqual([0, 1]);
+    expect([slots.held, slots.waiting]).toEqual([2, 2]);
+
+    works[1]?.end();
+    await nextTurn();
+    expect(started).toEqual([0, 1, 2]);
+    expect([slots.held, slots.waiting]).toEqual([2, 1]);
+
+    works[0]?.end();
+    await nextTurn();
+    expect(started).toEqual([0, 1, 2, 3]);
+    for (const w of works) w.end();
+    await Promise.all(runs);
+    expect([slots.held, slots.waiting]).toEqual([0, 0]);
+  });
+
+  test('a slot is given back when the work fails, and the failure reaches the caller', async () => {
+    const slots = new Slots(1, 1_000, 'a test slot');
+    const first = held();
+    const failed = slots.run(first.work);
+    const next = slots.run(async () => 'next');
+    first.fail(new Error('boom'));
+    await expect(failed).rejects.toThrow('boom');
+    await expect(next).resolves.toBe('next');
+    expect(slots.held).toBe(0);
+  });
+
+  test('a wait past the timeout fails without running the work, and leaves the queue', async () => {
+    vi.useFakeTimers();
+    const slots = new Slots(1, 50, 'a test slot');
+    const first = held();
+    const running = slots.run(first.work);
+    const late = vi.fn(async () => 'ran');
+    const waited = slots.run(late);
+    const outcome = waited.catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(49);
+    expect(slots.waiting).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    const error = await outcome;
+    expect(error).toBeInstanceOf(SlotTimeoutError);
+    expect((error as Error).message).toBe('timed out after 50 ms waiting for a test slot');
+    expect(late).not.toHaveBeenCalled();
+    expect(slots.waiting).toBe(0);
+
+    // The slot it never got is not lost: the holder's release frees it for the next caller.
+    first.end();
+    await running;
+    expect(slots.held).toBe(0);
+    await expect(slots.run(async () => 'after')).resolves.toBe('after');
+  });
+
+  test('a waiter granted a slot before its timeout is not failed by the timer', async () => {
+    vi.useFakeTimers();
+    const slots = new Slots(1, 50, 'a test slot');
+    const first = held();
+    const running = slots.run(first.work);
+    const waited = slots.run(async () => 'granted');
+    await vi.advanceTimersByTimeAsync(10);
+    first.end();
+    await running;
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(waited).resolves.toBe('granted');
+    expect([slots.held, slots.waiting]).toEqual([0, 0]);
+  });
+
+  test('a size below one is refused', () => {
+    expect(() => new Slots(0, 10, 'x')).toThrow(RangeError);
+  });
+});
