@@ -19,6 +19,7 @@ import {
   dropBenchDatabase,
   shownUrl,
 } from './database.ts';
+import { walDevice } from './disk.ts';
 import { HarnessError, REPO_ROOT, type ServerProcess, startServer } from './processes.ts';
 import {
   type BenchContext,
@@ -979,6 +980,7 @@ async function main(): Promise<number> {
             baseUrl: all.shop.url,
             servicePid: all.shop.pid,
             database: BENCH_DATABASE,
+            walDevice: await walDevice(fixture.databaseUrl),
             fixture,
             stepSeconds: options.stepSeconds,
             sustainedSeconds: options.sliSeconds,

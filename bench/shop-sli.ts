@@ -3,6 +3,7 @@
 // a step where the load generator itself fell behind decides nothing either way.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CpuShares, cpuShares, cpuSnapshot } from './cpu.ts';
+import { watchDisk } from './disk.ts';
 import { LoopbackClient } from './http-client.ts';
 import { type OpenLoopResult, runOpenLoop } from './open-loop.ts';
 import { mixedRequest, type ShopFixture, vacuumShop } from './shop.ts';
@@ -59,6 +60,11 @@ export interface SliStep {
   readonly result: OpenLoopResult;
   readonly cpu: CpuShares;
   readonly vitals: ServiceVitals | null;
+  /**
+   * The longest time PostgreSQL's WAL device had I/O pending and completed none, in ms; every
+   * commit waits for it meanwhile. null where it cannot be read (not Linux, a remote server).
+   */
+  readonly diskStallMs: number | null;
 }
 
 export interface SliRun {
@@ -198,6 +204,8 @@ export interface SliOptions {
   readonly servicePid: number | undefined;
   /** The bench database, whose PostgreSQL backends count as the service's database work. */
   readonly database: string;
+  /** /proc/diskstats' name for the device of PostgreSQL's WAL (walDevice), or null. */
+  readonly walDevice: string | null;
   readonly fixture: ShopFixture;
   readonly stepSeconds: number;
   readonly sustainedSeconds: number;
@@ -217,6 +225,7 @@ export async function runSli(options: SliOptions): Promise<SliRun> {
   const step = async (rate: number, seconds: number): Promise<SliStep> => {
     const metricsBefore = await scrape(options.baseUrl);
     const before = cpuSnapshot(options.servicePid, options.database);
+    const diskStall = watchDisk(options.walDevice);
     const result = await runOpenLoop({
       ratePerSecond: rate,
       seconds,
@@ -226,6 +235,7 @@ export async function runSli(options: SliOptions): Promise<SliRun> {
       drainTimeoutMs: DRAIN_TIMEOUT_MS,
     });
     const cpu = cpuShares(before, cpuSnapshot(options.servicePid, options.database));
+    const diskStallMs = diskStall();
     const judged = judgeStep(result);
     const s: SliStep = {
       rate,
@@ -233,6 +243,7 @@ export async function runSli(options: SliOptions): Promise<SliRun> {
       result,
       cpu,
       vitals: vitals(metricsBefore, await scrape(options.baseUrl)),
+      diskStallMs,
     };
     log(
       `run ${options.run}  ${SLI_NAME} ${count(rate).padStart(6)} req/s × ${seconds} s: ${line(s)}`,
@@ -306,6 +317,7 @@ function line(s: SliStep): string {
       ? `; service loop delay max ${ms(s.vitals.eventLoopLagMaxMs)} ms, GC ${ms(s.vitals.gcMs)} ms ` +
         `(major ${ms(s.vitals.majorGcMs)}), ${s.vitals.overBudgetInService} over ${SLI_P99_MAX_MS} ms inside the service`
       : '') +
+    (s.diskStallMs === null ? '' : `; WAL disk stalled up to ${ms(s.diskStallMs)} ms`) +
     (s.reason ? ` — ${s.reason}` : '')
   );
 }
@@ -362,7 +374,9 @@ export function renderSli(runs: readonly SliRun[]): string {
       `("sent p99" is the latency from the actual send). Cores: average CPU use during the step ` +
       `(postgres: the bench database's backends and the server's own processes). From the ` +
       `service's /metrics: "loop max", its event loop's longest delay; "GC ms", its time in ` +
-      `garbage collection; "slow inside", answers it took over ${SLI_P99_MAX_MS} ms to produce.`,
+      `garbage collection; "slow inside", answers it took over ${SLI_P99_MAX_MS} ms to produce. ` +
+      `"disk stall": the longest time the device of PostgreSQL's WAL had I/O pending and ` +
+      `completed none (every commit waits for it meanwhile), from /proc/diskstats every 10 ms.`,
   ];
   const header = [
     'req/s',
@@ -387,6 +401,7 @@ export function renderSli(runs: readonly SliRun[]): string {
     'loop max',
     'GC ms',
     'slow inside',
+    'disk stall',
   ];
   for (const run of runs) {
     const rows = [...run.steps, ...(run.sustained ? [run.sustained] : [])].map((s, i) => {
@@ -415,6 +430,7 @@ export function renderSli(runs: readonly SliRun[]): string {
         ms(s.vitals?.eventLoopLagMaxMs ?? Number.NaN),
         ms(s.vitals?.gcMs ?? Number.NaN),
         count(s.vitals?.overBudgetInService ?? Number.NaN),
+        ms(s.diskStallMs ?? Number.NaN),
       ];
     });
     const widths = header.map((h, i) =>
