@@ -57,7 +57,8 @@ export class Slots {
           resolve();
         },
         timer: setTimeout(() => {
-          this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
+          const at = this.#waiting.indexOf(waiter);
+          if (at >= 0) this.#waiting.splice(at, 1);
           reject(
             new SlotTimeoutError(`timed out after ${this.#timeoutMs} ms waiting for ${this.#what}`),
           );
