@@ -50,8 +50,9 @@ function counters(device: string): Counters | null {
 
 /** Starts watching `device`; the returned stop() gives the longest stall seen, in ms. */
 export function watchDisk(device: string | null): () => number | null {
-  if (device === null || counters(device) === null) return () => null;
-  let last = counters(device) as Counters;
+  const first = device === null ? null : counters(device);
+  if (device === null || first === null) return () => null;
+  let last = first;
   let lastAt = performance.now();
   let stalledSince: number | null = null;
   let longest = 0;

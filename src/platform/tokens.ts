@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
+import { ExpiringMap } from './expiring-map.ts';
 
 export interface TokenSubject {
   readonly userId: number;
@@ -31,12 +32,6 @@ const REMEMBERED_TOKENS_MAX = 100_000;
  */
 const REMEMBERED_TOKEN_LENGTH_MAX = 1_024;
 
-interface Remembered {
-  readonly subject: TokenSubject;
-  /** The token's own expiry, in ms since the epoch: past it, the token is verified again. */
-  readonly expiresAtMs: number;
-}
-
 export function createTokens(options: {
   readonly secret: string;
   readonly ttlSeconds: number;
@@ -54,7 +49,8 @@ export function createTokens(options: {
     algorithms: ['HS256'],
     requiredClaims: ['sub', 'name', 'exp'],
   });
-  const remembered = new Map<string, Remembered>();
+  // Each until the token's own expiry: from then on it is verified again (and refused).
+  const remembered = new ExpiringMap<string, TokenSubject>(REMEMBERED_TOKENS_MAX);
 
   function verifyFully(token: string): { subject: TokenSubject; exp: number } | TokenProblem {
     let payload: { sub?: unknown; name?: unknown; exp?: unknown };
@@ -76,22 +72,11 @@ export function createTokens(options: {
     issue: ({ userId, username }) => sign({ sub: String(userId), name: username }),
     verify(token) {
       const known = remembered.get(token);
-      if (known) {
-        remembered.delete(token);
-        if (Date.now() <= known.expiresAtMs) {
-          // Most recently used now: re-inserted at the end of the Map's order.
-          remembered.set(token, known);
-          return known.subject;
-        }
-      }
+      if (known) return known;
       const verified = verifyFully(token);
       if (typeof verified === 'string') return verified;
       if (token.length <= REMEMBERED_TOKEN_LENGTH_MAX) {
-        if (remembered.size >= REMEMBERED_TOKENS_MAX) {
-          const oldest = remembered.keys().next();
-          if (!oldest.done) remembered.delete(oldest.value);
-        }
-        remembered.set(token, { subject: verified.subject, expiresAtMs: verified.exp * 1000 });
+        remembered.set(token, verified.subject, verified.exp * 1000);
       }
       return verified.subject;
     },

@@ -5,6 +5,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Database } from '../../platform/database.ts';
 import { AppError } from '../../platform/errors.ts';
+import { ExpiringMap } from '../../platform/expiring-map.ts';
 import { hashPassword, verifyPassword } from '../../platform/passwords.ts';
 import type { TokenSubject, Tokens } from '../../platform/tokens.ts';
 import { START_COINS } from './shop.catalog.ts';
@@ -37,15 +38,14 @@ export interface AuthRequest {
  */
 export class VerifiedPasswords {
   private readonly key = randomBytes(32);
-  private readonly entries = new Map<string, number>();
+  private readonly entries: ExpiringMap<string, true>;
   private readonly ttlMs: number;
-  private readonly entriesMax: number;
   private readonly now: () => number;
 
   constructor(ttlMs: number, entriesMax: number, now: () => number = Date.now) {
     this.ttlMs = ttlMs;
-    this.entriesMax = entriesMax;
     this.now = now;
+    this.entries = new ExpiringMap(ttlMs === 0 ? 0 : entriesMax, now);
   }
 
   private digest(userId: number, passwordHash: string, password: string): string {
@@ -55,25 +55,12 @@ export class VerifiedPasswords {
   }
 
   has(userId: number, passwordHash: string, password: string): boolean {
-    if (this.entriesMax === 0 || this.ttlMs === 0) return false;
-    const id = this.digest(userId, passwordHash, password);
-    const expiresAt = this.entries.get(id);
-    if (expiresAt === undefined) return false;
-    if (expiresAt > this.now()) return true;
-    this.entries.delete(id);
-    return false;
+    if (this.entries.size === 0) return false;
+    return this.entries.get(this.digest(userId, passwordHash, password)) === true;
   }
 
   remember(userId: number, passwordHash: string, password: string): void {
-    if (this.entriesMax === 0 || this.ttlMs === 0) return;
-    const id = this.digest(userId, passwordHash, password);
-    this.entries.delete(id); // re-inserted last, so that the oldest stay first in the map
-    this.entries.set(id, this.now() + this.ttlMs);
-    // A Map iterates in insertion order: the first entry is always the oldest.
-    while (this.entries.size > this.entriesMax) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
-    }
+    this.entries.set(this.digest(userId, passwordHash, password), true, this.now() + this.ttlMs);
   }
 
   get size(): number {
