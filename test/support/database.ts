@@ -8,6 +8,7 @@ import { type Database, wrapPglite } from '../../src/platform/database.ts';
 import { cloneTemplate, createEmptyDatabase, databaseUrl, dropDatabase } from './postgres-admin.ts';
 
 export const postgresUrl = inject('postgresUrl');
+const templateDatabase = inject('templateDatabase');
 
 /** `describe` for PostgreSQL-bound suites: skipped when global-setup.ts found no server. */
 export const describeWithPostgres = describe.skipIf(postgresUrl === null);
@@ -20,7 +21,9 @@ export function ownPostgresDatabase({ empty = false } = {}): { readonly url: str
   let name: string | null = null;
   beforeAll(async () => {
     if (postgresUrl) {
-      name = empty ? await createEmptyDatabase(postgresUrl) : await cloneTemplate(postgresUrl);
+      name = empty
+        ? await createEmptyDatabase(postgresUrl)
+        : await cloneTemplate(postgresUrl, templateDatabase);
     }
   });
   afterAll(async () => {

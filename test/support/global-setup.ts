@@ -4,7 +4,7 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { createMigratedTemplate, dropDatabase, TEMPLATE_DATABASE } from './postgres-admin.ts';
+import { createMigratedTemplate, dropDatabase, templateDatabaseOf } from './postgres-admin.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,6 +12,8 @@ declare module 'vitest' {
     redisUrl: string | null;
     /** A reachable PostgreSQL server's admin URL (its template is migrated), or null. */
     postgresUrl: string | null;
+    /** This run's migrated template database on that server, which test files clone. */
+    templateDatabase: string;
   }
 }
 
@@ -81,9 +83,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     postgresUrl,
     'TEST_DATABASE_URL',
   );
-  if (postgresUp) await createMigratedTemplate(postgresUrl);
+  const template = templateDatabaseOf(process.pid);
+  if (postgresUp) await createMigratedTemplate(postgresUrl, template);
   project.provide('postgresUrl', postgresUp ? postgresUrl : null);
+  project.provide('templateDatabase', template);
   return async () => {
-    if (postgresUp) await dropDatabase(postgresUrl, TEMPLATE_DATABASE);
+    if (postgresUp) await dropDatabase(postgresUrl, template);
   };
 }

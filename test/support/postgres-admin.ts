@@ -7,7 +7,13 @@ import { Registry } from 'prom-client';
 import type { DatabaseConfig } from '../../src/platform/config.ts';
 import { createDatabase, type Database } from '../../src/platform/database.ts';
 
-export const TEMPLATE_DATABASE = 'coinworks_test_template';
+/**
+ * The template of one test run: its name carries the run's process id, so two runs on one server
+ * (two terminals, or CI beside a developer) never drop or rebuild each other's template.
+ */
+export function templateDatabaseOf(runId: number): string {
+  return `coinworks_test_template_${runId}`;
+}
 const CREATE_ATTEMPTS_MAX = 5;
 const CREATE_RETRY_MS = 200;
 
@@ -51,10 +57,10 @@ export function openPostgres(url: string, overrides: Partial<DatabaseConfig> = {
 }
 
 /** Recreates the template from the migrations, so that a changed migration is always seen. */
-export async function createMigratedTemplate(serverUrl: string): Promise<void> {
-  await dropDatabase(serverUrl, TEMPLATE_DATABASE);
-  await admin(serverUrl, (client) => client.query(`CREATE DATABASE "${TEMPLATE_DATABASE}"`));
-  const database = openPostgres(databaseUrl(serverUrl, TEMPLATE_DATABASE));
+export async function createMigratedTemplate(serverUrl: string, template: string): Promise<void> {
+  await dropDatabase(serverUrl, template);
+  await admin(serverUrl, (client) => client.query(`CREATE DATABASE "${template}"`));
+  const database = openPostgres(databaseUrl(serverUrl, template));
   try {
     await database.migrate();
   } finally {
@@ -63,12 +69,12 @@ export async function createMigratedTemplate(serverUrl: string): Promise<void> {
 }
 
 /** A fresh clone of the template; returns its name. */
-export async function cloneTemplate(serverUrl: string): Promise<string> {
+export async function cloneTemplate(serverUrl: string, template: string): Promise<string> {
   const name = `coinworks_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   for (let attempt = 1; ; attempt += 1) {
     try {
       await admin(serverUrl, (client) =>
-        client.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DATABASE}"`),
+        client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`),
       );
       return name;
     } catch (err) {
