@@ -179,6 +179,47 @@ describeWithPostgres('the shop on PostgreSQL', () => {
     expect(rows[0].n).toBe(1);
   });
 
+  test('two keyed transfers in opposite directions, each holding its key claim, both commit', async () => {
+    // The interleaving that deadlocked when shop_transfer locked FOR UPDATE: each transaction
+    // claims its key (FOR KEY SHARE on its sender through the foreign key), then transfers.
+    const [alice, bob] = [await shop.login(), await shop.login()];
+    const ids = await sql.query<{ id: number; username: string }>(
+      'SELECT id, username FROM shop_users WHERE username = ANY($1)',
+      [[alice.username, bob.username]],
+    );
+    const idOf = (name: string) => ids.rows.find((r) => r.username === name)?.id;
+    const [one, two] = [await sql.connect(), await sql.connect()];
+    try {
+      for (const [client, from, key] of [
+        [one, alice, 'one'],
+        [two, bob, 'two'],
+      ] as const) {
+        await client.query('BEGIN');
+        await client.query(
+          "INSERT INTO shop_idempotency_keys (user_id, key, fingerprint) VALUES ($1, $2, 'f')",
+          [idOf(from.username), key],
+        );
+      }
+      const first = one.query('SELECT shop_transfer($1, $2, 5) AS outcome', [
+        idOf(alice.username),
+        bob.username,
+      ]);
+      const second = two.query('SELECT shop_transfer($1, $2, 7) AS outcome', [
+        idOf(bob.username),
+        alice.username,
+      ]);
+      // Whichever locked second waits for the first to end; end both in turn.
+      expect((await first).rows[0].outcome).toBe('OK');
+      await one.query('COMMIT');
+      expect((await second).rows[0].outcome).toBe('OK');
+      await two.query('COMMIT');
+    } finally {
+      one.release();
+      two.release();
+    }
+    expect((await shop.infoOf(alice)).coins).toBe(START_COINS - 5 + 7);
+  });
+
   test('an Idempotency-Key past retention is a new key, and the sweep deletes expired ones', async () => {
     const [alice, bob] = [await shop.login(), await shop.login()];
     const send = () =>
@@ -206,9 +247,21 @@ describeWithPostgres('the shop on PostgreSQL', () => {
     expect(rows[0].n).toBe(0);
   });
 
-  test('concurrent buys and transfers both ways keep every invariant', async () => {
-    const outcome = await raceOverSockets(t.app, shop);
+  test('concurrent buys and transfers both ways, keyed and not, with wallet deposits alongside, keep every invariant and never deadlock', async () => {
+    // An app of its own, closed after the race: its connections' exit flushes their statistics,
+    // so pg_stat_database counts every deadlock PostgreSQL detected during the race.
+    const own = await buildTestApp({ DATABASE_URL: database.url, DATABASE_POOL_SIZE: '10' });
+    const deadlocksBefore = await deadlocks(sql);
+    let outcome: Awaited<ReturnType<typeof raceOverSockets>>;
+    try {
+      outcome = await raceOverSockets(own.app, shopClient(own.app));
+    } finally {
+      await own.app.close();
+    }
+    expect(await deadlocks(sql)).toBe(deadlocksBefore);
     expect(outcome.statuses.filter((s) => s >= 500)).toEqual([]);
+    expect(outcome.keyed).toBeGreaterThanOrEqual(outcome.operations / 3);
+    expect(outcome.deposits).toEqual(Array(RACE_DEPOSITS).fill(200));
     expect(outcome.operations).toBeGreaterThanOrEqual(200);
     // Some changes must have been refused for lack of coins, or the race never reached zero.
     expect(outcome.refused).toBeGreaterThan(0);
@@ -236,11 +289,27 @@ describeWithPostgres('the shop on PostgreSQL', () => {
     );
     expect(rows).toHaveLength(users.length);
     for (const row of rows) expect(Number(row.from_ledger)).toBe(row.balance);
+    const [wallet] = (
+      await sql.query('SELECT balance::text FROM wallets WHERE id = $1', [outcome.walletId])
+    ).rows;
+    expect(wallet.balance).toBe(String(RACE_DEPOSITS * 7));
   });
 });
 
+/** Deadlocks PostgreSQL has detected in this file's database, once its statistics are flushed. */
+async function deadlocks(sql: pg.Pool): Promise<number> {
+  // Statistics reach the shared view when a backend exits or goes idle; a second is enough here.
+  await new Promise((resolve) => setTimeout(resolve, 1_200));
+  const { rows } = await sql.query(
+    'SELECT deadlocks::int AS n FROM pg_stat_database WHERE datname = current_database()',
+  );
+  return rows[0].n;
+}
+
 const RACE_USERS = 10;
 const RACE_ROUNDS = 3;
+/** Wallet deposits sent alongside the shop's race: a stuck shop write must not starve them. */
+const RACE_DEPOSITS = 40;
 /** Deterministic choices, so that a failure can be replayed. */
 function random(seed: number) {
   let state = seed;
@@ -274,7 +343,9 @@ class Expected {
 /**
  * Ten users race over a listening socket, all requests at once: every pair (i, i+1) sends coins
  * both ways while everyone buys merch, so A→B meets B→A and balances run down to where changes
- * are refused. Only the answers decide what the expected state is.
+ * are refused; every other request carries an Idempotency-Key of its own (a keyed change claims
+ * its key in the same transaction, which once deadlocked against an unkeyed one), and deposits
+ * to one wallet run alongside. Only the answers decide what the expected state is.
  */
 async function raceOverSockets(app: FastifyInstance, shop: ShopClient) {
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -286,11 +357,21 @@ async function raceOverSockets(app: FastifyInstance, shop: ShopClient) {
   const statuses: number[] = [];
   let spentOnMerch = 0;
   let refused = 0;
+  let keyed = 0;
 
   const call = async (user: ShopUser, path: string, body?: unknown) => {
+    const key = statuses.length + operations.length;
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${user.token}`,
+      'content-type': 'application/json',
+    };
+    if (key % 2 === 0) {
+      headers['idempotency-key'] = `race-${key}`;
+      keyed += 1;
+    }
     const response = await fetch(`${address}${path}`, {
       method: body === undefined ? 'GET' : 'POST',
-      headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     statuses.push(response.status);
@@ -337,7 +418,16 @@ async function raceOverSockets(app: FastifyInstance, shop: ShopClient) {
       }
     }
   }
-  // All at once: 210 requests in flight against a pool of 10 connections.
+  const created = await fetch(`${address}/api/v1/wallets`, { method: 'POST' });
+  const walletId = ((await created.json()) as { wallet_id: string }).wallet_id;
+  const deposits = Array.from({ length: RACE_DEPOSITS }, () =>
+    fetch(`${address}/api/v1/wallets/${walletId}/operation`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ operation_type: 'DEPOSIT', amount: 7 }),
+    }).then((response) => response.status),
+  );
+  // All at once: 210 shop requests and the deposits in flight against a pool of 10 connections.
   await Promise.all(operations);
   return {
     users,
@@ -345,6 +435,9 @@ async function raceOverSockets(app: FastifyInstance, shop: ShopClient) {
     statuses,
     operations: statuses.length,
     refused,
+    keyed,
     spentOnMerch,
+    walletId,
+    deposits: await Promise.all(deposits),
   };
 }
