@@ -54,6 +54,16 @@ export function writeSlotsOf(poolSize: number): number {
   return poolSize - Math.min(READ_CONNECTIONS_RESERVED_MAX, Math.floor(poolSize / 2));
 }
 
+/**
+ * How many of those one feature's writes may hold: all but one (of one, that one). Keyed shop
+ * transfers that once deadlocked held every write slot for seconds, and 40 wallet deposits
+ * meanwhile timed out waiting for one; with one always left to the others, a feature whose
+ * writes are stuck slows only itself. Not a fixed split: an idle feature's share is not wasted.
+ */
+export function featureWriteSlotsOf(poolSize: number): number {
+  return Math.max(1, writeSlotsOf(poolSize) - 1);
+}
+
 /** A statement that may write unless `readOnly` says it only reads. */
 export function statement(
   name: string,
@@ -85,6 +95,11 @@ export interface Database extends Queryable {
   ): Promise<T>;
   /** One cheap round trip; false when the server cannot be reached in time. */
   ping(): Promise<boolean>;
+  /**
+   * The same database for one feature's work: its writes share the pool's write slots with the
+   * other features' but hold at most featureWriteSlotsOf(poolSize) of them at once.
+   */
+  forFeature(name: string): Database;
   close(): Promise<void>;
 }
 
@@ -266,6 +281,7 @@ function createPostgres(options: DatabaseOptions, url: string): Database {
     writeSlotsOf(options.poolSize),
     options.connectTimeoutMs,
     'a write slot of the database pool',
+    featureWriteSlotsOf(options.poolSize),
   );
   new Gauge({
     name: 'database_write_slots',
@@ -278,21 +294,21 @@ function createPostgres(options: DatabaseOptions, url: string): Database {
     },
   });
   /** Runs work that may write once a write slot is free; a wait that timed out sent nothing. */
-  const asWrite = async <T>(work: () => Promise<T>): Promise<T> => {
+  const asWrite = async <T>(work: () => Promise<T>, feature?: string): Promise<T> => {
     try {
-      return await writeSlots.run(work);
+      return await writeSlots.run(work, feature);
     } catch (error) {
       throw error instanceof SlotTimeoutError ? markNeverSent(error) : error;
     }
   };
-  const direct: Queryable = {
+  const direct = (feature?: string): Queryable => ({
     query<T>(s: Statement, values: readonly unknown[]) {
       // A single statement is one write (Parse, Bind, Execute and Sync together).
       const run = () =>
         withClient((client) => on(client).query<T>(s, values), serverReported, failedToWrite);
-      return s.readOnly ? run() : asWrite(run);
+      return s.readOnly ? run() : asWrite(run, feature);
     },
-  };
+  });
   const once: Database['transaction'] = (work, config) => {
     let begun = false;
     let rolledBack = true;
@@ -320,34 +336,44 @@ function createPostgres(options: DatabaseOptions, url: string): Database {
       (error) => !begun && failedToWrite(error),
     );
   };
-  return {
+  const retries = retriesCounter(options.registry);
+  /** The database for one feature's work, or (feature undefined) for any work, unbudgeted. */
+  const forFeature = (feature?: string): Database => ({
     kind: 'postgres',
-    ...direct,
+    ...direct(feature),
     // Each attempt takes its own slot: none is held while a retry backs off.
-    transaction: retrying((work, config) => asWrite(() => once(work, config)), options),
-    async migrate() {
-      const client = await pool.connect();
-      try {
-        await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
-        try {
-          await migratePg(drizzlePg({ client }), { migrationsFolder: MIGRATIONS_DIR });
-        } finally {
-          await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]);
-        }
-      } finally {
-        client.release();
-      }
-    },
-    async ping() {
-      try {
-        await pool.query('SELECT 1');
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    transaction: retrying(
+      (work, config) => asWrite(() => once(work, config), feature),
+      options,
+      retries,
+    ),
+    migrate,
+    ping,
+    forFeature,
     close: () => pool.end(),
-  };
+  });
+  async function migrate() {
+    const client = await pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+      try {
+        await migratePg(drizzlePg({ client }), { migrationsFolder: MIGRATIONS_DIR });
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+  async function ping() {
+    try {
+      await pool.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  return forFeature(undefined);
 }
 
 function createPglite(options: DatabaseOptions): Database {
@@ -368,10 +394,14 @@ export function wrapPglite(
       return (await target.query<T>(s.text, [...values])).rows;
     },
   });
-  return {
+  const database: Database = {
     kind: 'pglite',
     ...on(client),
-    transaction: retrying((work) => client.transaction((tx) => work(on(tx))), options),
+    transaction: retrying(
+      (work) => client.transaction((tx) => work(on(tx))),
+      options,
+      retriesCounter(options.registry),
+    ),
     // One process owns a PGlite directory, so there is nobody to race.
     migrate: () =>
       migrateLite(drizzleLite({ client }), { migrationsFolder: MIGRATIONS_DIR }) as Promise<void>,
@@ -383,19 +413,26 @@ export function wrapPglite(
         return false;
       }
     },
+    // One connection runs one statement at a time: no feature can hold another's slots.
+    forFeature: () => database,
     close: () => client.close(),
   };
+  return database;
+}
+
+function retriesCounter(registry: Registry): Counter {
+  return new Counter({
+    name: 'database_transaction_retries_total',
+    help: 'Transactions run again after a serialization failure or deadlock',
+    registers: [registry],
+  });
 }
 
 function retrying(
   once: Database['transaction'],
-  options: Pick<DatabaseOptions, 'transactionAttemptsMax' | 'registry' | 'log'>,
+  options: Pick<DatabaseOptions, 'transactionAttemptsMax' | 'log'>,
+  retries: Counter,
 ): Database['transaction'] {
-  const retries = new Counter({
-    name: 'database_transaction_retries_total',
-    help: 'Transactions run again after a serialization failure or deadlock',
-    registers: [options.registry],
-  });
   return async (work, config) => {
     for (let attempt = 1; ; attempt += 1) {
       try {

@@ -94,7 +94,60 @@ describe('Slots', () => {
     expect([slots.held, slots.waiting]).toEqual([0, 0]);
   });
 
-  test('a size below one is refused', () => {
+  test('a size below one is refused, and so is an owner budget outside 1..size', () => {
     expect(() => new Slots(0, 10, 'x')).toThrow(RangeError);
+    expect(() => new Slots(3, 10, 'x', 0)).toThrow(RangeError);
+    expect(() => new Slots(3, 10, 'x', 4)).toThrow(RangeError);
+  });
+});
+
+describe('Slots with an owner budget', () => {
+  test("one owner's stuck work leaves the rest to another owner, who passes its queue", async () => {
+    const slots = new Slots(3, 1_000, 'a test slot', 2);
+    const stuck = [held(), held(), held(), held()];
+    const started: string[] = [];
+    const runs = stuck.map((w, i) =>
+      slots.run(() => {
+        started.push(`shop${i}`);
+        return w.work();
+      }, 'shop'),
+    );
+    await nextTurn();
+    // The shop holds its budget of two; its other two wait although a slot is free…
+    expect(started).toEqual(['shop0', 'shop1']);
+    expect([slots.held, slots.waiting, slots.heldBy('shop')]).toEqual([2, 2, 2]);
+    // …which the wallets take at once, past the shop's queue.
+    await expect(slots.run(async () => 'deposit', 'wallets')).resolves.toBe('deposit');
+
+    // A shop slot freed goes to the shop's oldest waiter.
+    stuck[0]?.end();
+    await nextTurn();
+    expect(started).toEqual(['shop0', 'shop1', 'shop2']);
+    for (const w of stuck) w.end();
+    await Promise.all(runs);
+    expect([slots.held, slots.waiting, slots.heldBy('shop')]).toEqual([0, 0, 0]);
+  });
+
+  test('when every slot is held, a freed one goes to the oldest waiter whose owner may take it', async () => {
+    const slots = new Slots(2, 1_000, 'a test slot', 1);
+    const [a, b] = [held(), held()];
+    const order: string[] = [];
+    const holding = [slots.run(a.work, 'shop'), slots.run(b.work, 'wallets')];
+    // Both owners are at their budget of one: a shop waiter first, then a wallets waiter.
+    const waiting = [
+      slots.run(async () => void order.push('shop'), 'shop'),
+      slots.run(async () => void order.push('wallets'), 'wallets'),
+    ];
+    await nextTurn();
+    expect(slots.waiting).toBe(2);
+    // The wallets' slot is freed: the older shop waiter may not take it (the shop is at its
+    // budget), so the wallets' waiter does.
+    b.end();
+    await waiting[1];
+    expect(order).toEqual(['wallets']);
+    a.end();
+    await Promise.all([...holding, ...waiting]);
+    expect(order).toEqual(['wallets', 'shop']);
+    expect([slots.held, slots.waiting]).toEqual([0, 0]);
   });
 });

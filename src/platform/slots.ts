@@ -1,27 +1,41 @@
 // Owns a counting semaphore with a bounded wait: at most `size` pieces of work hold a slot at
-// once, the others wait first come, first served, and a wait longer than `timeoutMs` fails.
+// once, and at most `ownerMax` of them for one named owner (a feature); the others wait first
+// come, first served among those whose owner may take one, and a wait longer than `timeoutMs`
+// fails.
 
 export class SlotTimeoutError extends Error {
   override name = 'SlotTimeoutError';
 }
 
 interface Waiter {
+  readonly owner: string | undefined;
   readonly grant: () => void;
   readonly timer: NodeJS.Timeout;
 }
 
 export class Slots {
   readonly #size: number;
+  readonly #ownerMax: number;
   readonly #timeoutMs: number;
   readonly #what: string;
   #held = 0;
+  /** Slots held per named owner; an owner holding none is absent. */
+  readonly #heldBy = new Map<string, number>();
   /** Oldest first; a waiter leaves it when granted a slot or when its wait times out. */
   readonly #waiting: Waiter[] = [];
 
-  /** `what` names the slots in the timeout's message ("a write slot of the database"). */
-  constructor(size: number, timeoutMs: number, what: string) {
+  /**
+   * `what` names the slots in the timeout's message ("a write slot of the database");
+   * `ownerMax` (at most `size`, the default) bounds what one owner may hold, so that work of
+   * one owner stuck in its slots always leaves `size - ownerMax` to the others.
+   */
+  constructor(size: number, timeoutMs: number, what: string, ownerMax = size) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`slots: size ${size} < 1`);
+    if (!Number.isInteger(ownerMax) || ownerMax < 1 || ownerMax > size) {
+      throw new RangeError(`slots: ownerMax ${ownerMax} not in 1..${size}`);
+    }
     this.#size = size;
+    this.#ownerMax = ownerMax;
     this.#timeoutMs = timeoutMs;
     this.#what = what;
   }
@@ -34,24 +48,45 @@ export class Slots {
     return this.#waiting.length;
   }
 
-  /** Runs `work` holding a slot, given back however `work` ends. */
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    await this.#acquire();
+  /** Slots this owner holds now. */
+  heldBy(owner: string): number {
+    return this.#heldBy.get(owner) ?? 0;
+  }
+
+  /**
+   * Runs `work` holding a slot, given back however `work` ends; work of a named `owner` holds
+   * one of its owner's budget too, work of none only a slot.
+   */
+  async run<T>(work: () => Promise<T>, owner?: string): Promise<T> {
+    await this.#acquire(owner);
     try {
       return await work();
     } finally {
-      this.#release();
+      this.#release(owner);
     }
   }
 
-  #acquire(): Promise<void> {
-    if (this.#held < this.#size) {
-      this.#held += 1;
+  #mayTake(owner: string | undefined): boolean {
+    if (this.#held >= this.#size) return false;
+    return owner === undefined || this.heldBy(owner) < this.#ownerMax;
+  }
+
+  #take(owner: string | undefined): void {
+    this.#held += 1;
+    if (owner !== undefined) this.#heldBy.set(owner, this.heldBy(owner) + 1);
+  }
+
+  #acquire(owner: string | undefined): Promise<void> {
+    // Nobody may pass an older waiter of its own owner; another owner's may be passed, as it
+    // waits for its owner's budget, not for a free slot.
+    const queuedSameOwner = this.#waiting.some((waiter) => waiter.owner === owner);
+    if (!queuedSameOwner && this.#mayTake(owner)) {
+      this.#take(owner);
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
-        // The slot passes straight from the releaser to the waiter: #held does not change.
+        owner,
         grant: () => {
           clearTimeout(waiter.timer);
           resolve();
@@ -68,9 +103,18 @@ export class Slots {
     });
   }
 
-  #release(): void {
-    const next = this.#waiting.shift();
-    if (next) next.grant();
-    else this.#held -= 1;
+  #release(owner: string | undefined): void {
+    this.#held -= 1;
+    if (owner !== undefined) {
+      const left = this.heldBy(owner) - 1;
+      if (left === 0) this.#heldBy.delete(owner);
+      else this.#heldBy.set(owner, left);
+    }
+    // The oldest waiter that may take a slot now: one slot freed, so at most one is granted.
+    const at = this.#waiting.findIndex((waiter) => this.#mayTake(waiter.owner));
+    if (at < 0) return;
+    const [next] = this.#waiting.splice(at, 1) as [Waiter];
+    this.#take(next.owner);
+    next.grant();
   }
 }

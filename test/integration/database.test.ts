@@ -214,6 +214,37 @@ describeWithPostgres('the database layer on PostgreSQL', () => {
     expect(await database.query(read, [1])).toEqual([{ value: 4 }]);
   });
 
+  test("one feature's writes stuck in the database leave a write slot to another feature", async () => {
+    await scratchTable('stuck_feature');
+    // A pool of 10: writes hold 6 connections at most, and one feature's writes 5 of them.
+    const database = openPostgres(url, { poolSize: 10, connectTimeoutMs: 1_000 });
+    opened.push(database);
+    const [shop, wallets] = [database.forFeature('shop'), database.forFeature('wallets')];
+    const release = await lockRow('stuck_feature', 1);
+    const add = sql('UPDATE stuck_feature SET value = value + 1 WHERE id = $1');
+    const stuck = Array.from({ length: 8 }, () => shop.query(add, [1]).then(() => 'ok', String));
+    // Five shop writes reached PostgreSQL and wait there for the lock; three wait for a slot.
+    expect(await lockWaiters(5)).toBe(5);
+    // The wallets' write takes the sixth slot at once, past the shop's queue, and so does a
+    // transaction of theirs; without the budget both would wait behind the shop's writes and
+    // time out after 1 s.
+    const started = Date.now();
+    await wallets.query(add, [2]);
+    await wallets.transaction((tx) => tx.query(add, [2]));
+    expect(Date.now() - started).toBeLessThan(500);
+
+    await release();
+    expect(await Promise.all(stuck)).toEqual(Array(8).fill('ok'));
+    const rows = await database.query<{ id: number; value: number }>(
+      sql('SELECT id, value FROM stuck_feature ORDER BY id'),
+      [],
+    );
+    expect(rows).toEqual([
+      { id: 1, value: 8 },
+      { id: 2, value: 2 },
+    ]);
+  });
+
   test('a write that waits for a slot past the connect timeout fails, certainly not applied', async () => {
     await scratchTable('slot_timeout');
     const database = openPostgres(url, { poolSize: 2, connectTimeoutMs: 200 });
