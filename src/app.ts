@@ -128,24 +128,30 @@ export async function buildApp(
     config.shop.authCacheTtlSeconds * 1000,
     config.shop.authCacheEntriesMax,
   );
+  // Each feature's writes hold at most all the write slots but one: stuck shop writes cannot
+  // starve the wallets, nor the other way round (featureWriteSlotsOf in database.ts).
+  const shopDatabase = database.forFeature('shop');
   const shop = createShopService({
-    database,
+    database: shopDatabase,
     idempotencyTtlSeconds: config.shop.idempotencyTtlSeconds,
     registry,
   });
   scheduleSweeps(app, 'expired shop idempotency keys', shop.sweepIdempotencyKeys);
-  const sessions = createSessions({ database, ttlSeconds: config.shop.sessionTtlSeconds });
+  const sessions = createSessions({
+    database: shopDatabase,
+    ttlSeconds: config.shop.sessionTtlSeconds,
+  });
   scheduleSweeps(app, 'expired browser sessions', sessions.sweep);
   await app.register(shopRoutes, {
     prefix: '/api',
-    auth: createShopAuth({ database, tokens, verified, sessions }),
+    auth: createShopAuth({ database: shopDatabase, tokens, verified, sessions }),
     service: shop,
     sessions,
     sessionTtlSeconds: config.shop.sessionTtlSeconds,
   });
 
   const wallets = createWalletService({
-    database,
+    database: database.forFeature('wallets'),
     ...config.wallets,
     idempotencyLeaseSeconds: idempotencyLeaseSeconds(config.database),
     registry,
