@@ -5,6 +5,7 @@ import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AppError } from '../../platform/errors.ts';
 import { errorHandler, type HttpFailure } from '../../platform/http/errors.ts';
+import { distinctHeader } from '../../platform/http/headers.ts';
 import type { ShopAuth } from './shop.auth.ts';
 import { ITEMS, SHOP_BODY_LIMIT_BYTES } from './shop.catalog.ts';
 import { shopErrors } from './shop.errors.ts';
@@ -179,7 +180,7 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
     async (request, reply) => {
       const user = await auth.authenticate(request, true);
       const body = parseSendCoin(request.body);
-      const key = parseIdempotencyKey(request.headers['idempotency-key']);
+      const key = parseIdempotencyKey(distinctHeader(request.raw, 'idempotency-key'));
       replayed(reply, await service.sendCoin(user, body, key));
       return reply.send();
     },
@@ -202,7 +203,7 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
     },
     async (request, reply) => {
       const user = await auth.authenticate(request, true);
-      const key = parseIdempotencyKey(request.headers['idempotency-key']);
+      const key = parseIdempotencyKey(distinctHeader(request.raw, 'idempotency-key'));
       replayed(reply, await service.buy(user, request.params.item, key));
       return reply.send();
     },

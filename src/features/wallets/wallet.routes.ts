@@ -2,6 +2,7 @@
 // original POST /wallet, FastAPI-style error bodies, and bodies read as exact JSON.
 import type { FastifyInstance, FastifyReply, HTTPMethods } from 'fastify';
 import { errorHandler, type HttpFailure, reasonPhrase } from '../../platform/http/errors.ts';
+import { distinctHeader } from '../../platform/http/headers.ts';
 import { parseJsonExact } from './wallet.money.ts';
 import {
   OPERATIONS_PAGE,
@@ -252,7 +253,7 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
     async (request, reply) => {
       const walletId = parseWalletId(request.params.wallet_id);
       const operation = parseOperation(request.body);
-      const key = parseIdempotencyKey(request.headers['idempotency-key']);
+      const key = parseIdempotencyKey(distinctHeader(request.raw, 'idempotency-key'));
       return operationReply(reply, await service.operate(walletId, operation, key));
     },
   );
@@ -314,7 +315,7 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
     },
     async (request, reply) => {
       const { walletId, ...operation } = parseOriginalOperation(request.body);
-      const key = parseIdempotencyKey(request.headers['idempotency-key']);
+      const key = parseIdempotencyKey(distinctHeader(request.raw, 'idempotency-key'));
       return operationReply(reply, await service.operate(walletId, operation, key));
     },
   );
