@@ -379,6 +379,19 @@ describe('POST /api/sendCoin', () => {
         body: '{"toUser": "x", "amount": 1e400}',
         error: /^amount must be a whole number from 1 to/,
       },
+      // Doubles round both of these to whole numbers (3 and 1); their text is not whole.
+      {
+        body: '{"toUser": "x", "amount": 2.9999999999999999}',
+        error: /^amount must be a whole number from 1 to/,
+      },
+      {
+        body: '{"toUser": "x", "amount": 1.0000000000000000000000000000001}',
+        error: /^amount must be a whole number from 1 to/,
+      },
+      {
+        body: '{"toUser": "x", "amount": 3e-1}',
+        error: /^amount must be a whole number from 1 to/,
+      },
       { body: { toUser: 'x', amount: '10' }, error: 'amount must be a number' },
       { body: { toUser: 'x', amount: null }, error: 'amount must be a number' },
       { body: { toUser: 'x', amount: true }, error: 'amount must be a number' },
@@ -395,6 +408,16 @@ describe('POST /api/sendCoin', () => {
       const user = await shop.login();
       expectError(await shop.send(user.token, body), 400, error);
       expect((await shop.infoOf(user)).coins).toBe(1000);
+    },
+  );
+
+  test.for(['3.0', '3.000000000000000000000000', '30e-1', '0.3e1'])(
+    'takes an amount written %s as exactly 3 coins',
+    async (written) => {
+      const [alice, bob] = [await shop.login(), await shop.login()];
+      const body = `{"toUser": ${JSON.stringify(bob.username)}, "amount": ${written}}`;
+      expect((await shop.send(alice.token, body)).statusCode).toBe(200);
+      expect((await shop.infoOf(bob)).coins).toBe(1003);
     },
   );
 });

@@ -1,6 +1,7 @@
 // Owns what the shop accepts from clients: each body and header checked exactly (no type
 // coercion: "10" is not 10), with a message that names the field and the rule it broke.
 import { AppError } from '../../platform/errors.ts';
+import { isWholeNumberText, JsonFloat } from '../../platform/http/json.ts';
 import { codePointsWithin } from '../../platform/text.ts';
 import {
   AMOUNT_MAX,
@@ -70,10 +71,13 @@ export function parseCredentials(body: unknown): Credentials {
 export function parseSendCoin(body: unknown): SendCoin {
   const fields = objectBody(body);
   const toUser = usernameOf(fields, 'toUser');
-  const amount = fields.amount;
-  if (amount === undefined) throw invalid('amount is required');
+  const written = fields.amount;
+  if (written === undefined) throw invalid('amount is required');
+  // Written with a point or an exponent: whole only if its text is (the double may be rounded).
+  const exact = !(written instanceof JsonFloat) || isWholeNumberText(written.source);
+  const amount = written instanceof JsonFloat ? written.value : written;
   if (typeof amount !== 'number') throw invalid('amount must be a number');
-  if (!Number.isInteger(amount) || amount < 1 || amount > AMOUNT_MAX) {
+  if (!exact || !Number.isInteger(amount) || amount < 1 || amount > AMOUNT_MAX) {
     throw invalid(`amount must be a whole number from 1 to ${AMOUNT_MAX}`);
   }
   return { toUser, amount };

@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AppError } from '../../platform/errors.ts';
 import { errorHandler, type HttpFailure } from '../../platform/http/errors.ts';
 import { distinctHeader } from '../../platform/http/headers.ts';
+import { parseJsonKeepingFloats } from '../../platform/http/json.ts';
 import type { ShopAuth } from './shop.auth.ts';
 import { ITEMS, SHOP_BODY_LIMIT_BYTES } from './shop.catalog.ts';
 import { shopErrors } from './shop.errors.ts';
@@ -43,6 +44,8 @@ const errorsSchema = {
   properties: { errors: { type: 'string' } },
   required: ['errors'],
 } as const;
+
+const invalid = (message: string) => new AppError(shopErrors.INVALID_REQUEST, message);
 
 const bearer = [{ bearerAuth: [] }];
 const idempotencyHeader = {
@@ -114,6 +117,17 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
   // shop.requests.ts checks bodies exactly, with clear messages; the JSON schemas given to routes
   // document them, and Fastify's own validation (which coerces "10" to 10) is turned off.
   app.setValidatorCompiler(() => () => true);
+  // JSON as JSON.parse reads it, but with the text of numbers written with a point or an
+  // exponent kept, so that an amount like 2.9999999999999999 (a double rounds it to 3) is refused.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
+    if (text === '') return done(invalid('the body must not be empty'), undefined);
+    try {
+      done(null, parseJsonKeepingFloats(text as string));
+    } catch (error) {
+      done(invalid(`the body is not valid JSON: ${(error as Error).message}`), undefined);
+    }
+  });
 
   app.setNotFoundHandler((request, reply) => {
     request.log.info({ url: request.url }, 'no such route');

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { cases } from '../../../test/support/cases.ts';
-import { isPlainObject, JsonFloat, parseJsonKeepingFloats } from './json.ts';
+import { isPlainObject, isWholeNumberText, JsonFloat, parseJsonKeepingFloats } from './json.ts';
 
 const parsedValue = (text: string): unknown =>
   (parseJsonKeepingFloats(`{"v": ${text}}`) as { v: unknown }).v;
@@ -145,5 +145,26 @@ describe('isPlainObject', () => {
 
   test('rejects an object whose prototype is another plain object', () => {
     expect(isPlainObject(Object.create({}))).toBe(false);
+  });
+});
+
+describe('isWholeNumberText', () => {
+  test.for([
+    ['1', true],
+    ['-7', true],
+    ['1.0', true],
+    ['1.000000000000000000000', true],
+    ['120e-1', true],
+    ['0.3e1', true],
+    ['1e400', true],
+    ['0.0', true],
+    ['2.9999999999999999', false],
+    ['1.0000000000000000000000000000001', false],
+    ['3e-1', false],
+    ['1.5', false],
+    ['125e-2', false],
+    ['abc', false],
+  ] as const)('%s → %s', ([source, whole]) => {
+    expect(isWholeNumberText(source)).toBe(whole);
   });
 });

@@ -42,6 +42,22 @@ export function parseJsonKeepingFloats(text: string): unknown {
   return JSON.parse(text, reviveFloat as (this: unknown, key: string, value: unknown) => unknown);
 }
 
+const NUMBER_TEXT = /^-?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+
+/**
+ * Whether a JSON number's source text denotes a whole number exactly (`1.0` and `120e-1` yes,
+ * `2.9999999999999999` no), which its double value cannot tell: that one rounds to 3. The
+ * digits after the decimal point, once the exponent has moved it, must all be zeros.
+ */
+export function isWholeNumberText(source: string): boolean {
+  const match = NUMBER_TEXT.exec(source);
+  if (!match) return false;
+  const [, whole = '', fraction = '', exponent = '0'] = match;
+  const digits = whole + fraction;
+  const point = whole.length + Number(exponent);
+  return /^0*$/.test(digits.slice(Math.max(0, point)));
+}
+
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object') return false;
   const proto = Object.getPrototypeOf(value);
