@@ -119,6 +119,42 @@ describeWithPostgres('Idempotency-Key when a batch fails', () => {
     expect(rows).toEqual([{ fingerprint: 'DEPOSIT 10', outcome: 'OK' }]);
   });
 
+  test('a batch whose connection is terminated gives its key back, not after the lease', async () => {
+    const { walletId } = await service.create();
+    const holder = await sql.connect();
+    let failed: unknown;
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM wallets WHERE id = $1 FOR NO KEY UPDATE', [walletId]);
+      const first = service.operate(walletId, deposit(10n), 'k4').catch((e: unknown) => e);
+      // The batch waits in PostgreSQL for the wallet's lock; its backend is terminated there.
+      let terminated = 0;
+      for (let poll = 0; poll < 100 && terminated === 0; poll += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const { rowCount } = await sql.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        terminated = rowCount ?? 0;
+      }
+      expect(terminated).toBe(1);
+      failed = await first;
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    expect(failed).toBeInstanceOf(Error);
+    // The claim is given back once the wallet's lock is free; within a second, not 300.
+    let retry: unknown;
+    for (let attempt = 0; attempt < 20; attempt += 1) {
+      retry = await service.operate(walletId, deposit(10n), 'k4').catch((e: unknown) => e);
+      if (statusOf(retry) !== 409) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(retry).toMatchObject({ replayed: false, newBalance: 10n });
+    expect(await balanceOf(walletId)).toBe(10n);
+  });
+
   test('a key re-claimed after its lease keeps naming the operation that was applied', async () => {
     const { walletId } = await service.create();
     const holder = await timeOutWhileHeld(walletId, 'k3');

@@ -191,12 +191,24 @@ export async function readKey(
   };
 }
 
-/** Gives back a claim whose request failed before recording an outcome. */
+/**
+ * Gives back a claim whose request failed before recording an outcome: 'released', 'kept' (an
+ * outcome was recorded, or the claim was taken over), or 'busy' (a transaction holds the
+ * wallet's lock, so the operation may still commit: try again later). `applied: 'no'` says the
+ * operation certainly did not run, and the claim goes whoever holds the lock.
+ */
 export async function releaseKey(
   db: Queryable,
-  claim: { walletId: string; key: string; token: string },
-): Promise<void> {
-  await db.query(RELEASE_KEY, [claim.walletId, claim.key, claim.token]);
+  claim: { walletId: string; key: string; token: string; applied: 'no' | 'unknown' },
+): Promise<'released' | 'kept' | 'busy'> {
+  const [row] = await db.query<{ idle: boolean; released: boolean }>(RELEASE_KEY, [
+    claim.walletId,
+    claim.key,
+    claim.token,
+    claim.applied === 'no',
+  ]);
+  if (row?.released) return 'released';
+  return row?.idle || claim.applied === 'no' ? 'kept' : 'busy';
 }
 
 export async function deleteExpiredKeys(
@@ -272,10 +284,21 @@ const READ_KEY = statement(
   { readOnly: true },
 );
 
+// The wallet's lock first, as a batch takes it (wallet, then its keys: no deadlock), and only if
+// it is free (SKIP LOCKED: a release never holds a connection waiting). Free means no batch of
+// the wallet is running, and a batch records its keys' outcomes before it commits, so a claim
+// still without an outcome was not applied. A batch that has not reached PostgreSQL yet is
+// harmless too: it applies the operation and records its outcome, and a retry that re-claimed the
+// key meanwhile replays that outcome (wallet_apply refuses a key that holds one).
 const RELEASE_KEY = statement(
   'wallet_release_key',
-  `DELETE FROM wallet_idempotency_keys
-   WHERE wallet_id = $1 AND key = $2 AND outcome IS NULL AND updated_at = $3::timestamptz`,
+  `WITH idle AS (SELECT 1 FROM wallets WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED),
+   gone AS (
+     DELETE FROM wallet_idempotency_keys
+     WHERE wallet_id = $1 AND key = $2 AND outcome IS NULL AND updated_at = $3::timestamptz
+       AND ($4::boolean OR EXISTS (SELECT 1 FROM idle))
+     RETURNING 1)
+   SELECT EXISTS (SELECT 1 FROM idle) AS idle, EXISTS (SELECT 1 FROM gone) AS released`,
 );
 
 const SWEEP_KEYS = statement(

@@ -1,6 +1,7 @@
 // Owns the wallets' rules: listing, creating and reading wallets, and deposits and withdrawals
 // applied in per-wallet batches (wallet.batches.ts), each optionally made idempotent by a client's
 // key. Refusals are AppErrors from the catalogue; nothing here knows HTTP.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Gauge, type Registry } from 'prom-client';
 import {
   certainlyNotApplied,
@@ -51,10 +52,11 @@ export interface WalletService {
 export const REPLAYED = { 'idempotent-replayed': 'true' } as const;
 
 /**
- * How long a claimed key may stay without an outcome before a retry may take it over: longer than
- * any batch can run, which the database settings bound (a connection's wait, then the statement's
- * client-side timeout), and never under 5 minutes. Even a takeover cannot apply an operation
- * twice: wallet_apply refuses a key that already holds an outcome, under the wallet's lock.
+ * How long a claimed key may stay without an outcome before a retry may take it over, should its
+ * release after a failure itself fail (the database unreachable): longer than any batch can run,
+ * which the database settings bound (a connection's wait, then the statement's client-side
+ * timeout), and never under 5 minutes. Even a takeover cannot apply an operation twice:
+ * wallet_apply refuses a key that already holds an outcome, under the wallet's lock.
  */
 export function idempotencyLeaseSeconds(database: {
   readonly connectTimeoutMs: number;
@@ -66,6 +68,12 @@ export function idempotencyLeaseSeconds(database: {
 export const IDEMPOTENCY_LEASE_MIN_SECONDS = 300;
 /** Attempts at claiming a key whose record vanished between the claim and the read. */
 const CLAIM_ATTEMPTS_MAX = 3;
+/**
+ * Attempts at giving back the claim of a failed operation, and the pause after the first, doubling
+ * after each: 8 attempts span 25.5 s, past a statement's timeout and a lost connection's retry.
+ */
+const RELEASE_ATTEMPTS_MAX = 8;
+const RELEASE_FIRST_PAUSE_MS = 100;
 
 export function createWalletService(deps: {
   readonly database: Database;
@@ -140,11 +148,15 @@ export function createWalletService(deps: {
         try {
           result = await apply(walletId, request, { key, fingerprint });
         } catch (error) {
-          // The claim is given back only when the operation certainly did not run: refused before
-          // the database, or failed there. After a client-side timeout or a lost connection it may
-          // still commit, so retries get 409 until its outcome is recorded or the lease ends.
+          // The claim is given back however the operation failed. When it certainly did not
+          // run (refused, or failed on the server), at once, before the answer. Otherwise (a
+          // client-side timeout, a connection cut by pg_terminate_backend) its statement may
+          // still be running, holding the wallet's lock: in the background, once the lock is
+          // free and only if no outcome was recorded (repository.releaseKey).
           if (error instanceof AppError || certainlyNotApplied(error)) {
-            await repository.releaseKey(database, { walletId, key, token }).catch(() => {});
+            await release({ walletId, key, token, applied: 'no' });
+          } else {
+            void release({ walletId, key, token, applied: 'unknown' });
           }
           throw error;
         }
@@ -154,6 +166,19 @@ export function createWalletService(deps: {
       if (record) return replay(walletId, record, fingerprint);
     }
     throw new Error(`Idempotency-Key could not be claimed in ${CLAIM_ATTEMPTS_MAX} attempts`);
+  }
+
+  /**
+   * Gives a claim back, trying again while the wallet is busy or the database fails (the pool's
+   * connection to a terminated backend fails first), the pause doubling; if every attempt fails,
+   * the claim stays until its lease ends, as it would with the database gone.
+   */
+  async function release(claim: Parameters<typeof repository.releaseKey>[1]) {
+    for (let attempt = 1; attempt <= RELEASE_ATTEMPTS_MAX; attempt += 1) {
+      const state = await repository.releaseKey(database, claim).catch(() => 'failed' as const);
+      if (state === 'released' || state === 'kept') return;
+      await sleep(RELEASE_FIRST_PAUSE_MS * 2 ** (attempt - 1));
+    }
   }
 
   async function claim(walletId: string, key: string, fingerprint: string) {
