@@ -1,23 +1,34 @@
 // Runs the service as `npm start` does, as a child process of the test, and waits for what it
-// prints; children still running after a test are killed.
+// prints; children still running after a test are killed (after the file, for those started for
+// all of its tests).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { afterEach } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 
 /** How long the process may take to start or to stop before the test gives up. */
 export const PROCESS_WAIT_MS = 15_000;
 
 const children: ChildProcess[] = [];
+const fileChildren: ChildProcess[] = [];
 afterEach(() => {
   for (const child of children.splice(0)) child.kill('SIGKILL');
 });
+afterAll(() => {
+  for (const child of fileChildren.splice(0)) child.kill('SIGKILL');
+});
 
-/** Starts src/main.ts with only these settings (and PATH). */
-export function startService(env: Record<string, string>) {
+/**
+ * Starts src/main.ts with only these settings (and PATH); `scope: 'file'` keeps it across the
+ * file's tests (started in a beforeAll).
+ */
+export function startService(
+  env: Record<string, string>,
+  { scope = 'test' }: { scope?: 'test' | 'file' } = {},
+) {
   const child = spawn(process.execPath, ['src/main.ts'], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  children.push(child);
+  (scope === 'file' ? fileChildren : children).push(child);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk) => {
