@@ -15,15 +15,19 @@ import { ITEMS } from './features/shop/shop.catalog.ts';
 import { renderShopErrors, shopRoutes } from './features/shop/shop.routes.ts';
 import { createShopService } from './features/shop/shop.service.ts';
 import { createSessions } from './features/shop/shop.sessions.ts';
+import { SignInLimits } from './features/shop/shop.sign-in-limits.ts';
 import { walletRoutes, walletUrlFailure } from './features/wallets/wallet.routes.ts';
 import { createWalletService, idempotencyLeaseSeconds } from './features/wallets/wallet.service.ts';
 import type { Config } from './platform/config.ts';
 import { createDatabase, type Database } from './platform/database.ts';
 import { installDocs } from './platform/docs.ts';
 import { installHealth } from './platform/health.ts';
+import { limitConnections, serverTimeouts } from './platform/http/connections.ts';
 import { errorHandler, type HttpFailure, reasonPhrase } from './platform/http/errors.ts';
+import { installMethodNotAllowed } from './platform/http/methods.ts';
 import { requestIdFrom } from './platform/http/request-id.ts';
 import { createMetricsRegistry, installObservability } from './platform/observability.ts';
+import { PasswordHashing } from './platform/passwords.ts';
 import { createTokens, developmentSecret } from './platform/tokens.ts';
 
 /** Largest request body any route accepts unless it sets a smaller limit. */
@@ -71,11 +75,17 @@ export async function buildApp(
     },
     bodyLimit: HTTP_BODY_LIMIT_BYTES,
     requestTimeout: config.http.requestTimeoutMs,
+    // So that it bounds the whole request, body included, and fires on time (connections.ts).
+    http: serverTimeouts(config.http.requestTimeoutMs),
     // health.ts refuses requests during close in each API's own envelope.
     return503OnClosing: false,
   });
   const registry = createMetricsRegistry();
   installObservability(app, registry);
+  limitConnections(app.server, config.http.connectionsMax, app.log, registry);
+  // The scoring and wallet contracts answer any other method on their paths with 405 and Allow
+  // (the shop's knows no 405, and other paths keep their 404).
+  const methods = installMethodNotAllowed(app);
   await installDocs(app, pkg.version);
 
   // Paths no feature owns answer in the scoring envelope, as the scoring contract asks.
@@ -118,7 +128,7 @@ export async function buildApp(
     cacheTtlSeconds: config.scoring.cacheTtlSeconds,
     log: app.log,
   });
-  await app.register(scoringRoutes, { service: scoring });
+  await app.register(methods.covering(scoringRoutes), { service: scoring });
 
   const tokens = createTokens({
     secret: config.shop.jwtSecret ?? developmentSecret(config.dataDir),
@@ -142,9 +152,23 @@ export async function buildApp(
     ttlSeconds: config.shop.sessionTtlSeconds,
   });
   scheduleSweeps(app, 'expired browser sessions', sessions.sweep);
+  const shopAuth = createShopAuth({
+    database: shopDatabase,
+    tokens,
+    verified,
+    sessions,
+    hashing: new PasswordHashing({ queueMax: config.shop.passwordHashQueueMax, registry }),
+    limits: new SignInLimits({
+      failuresPerUser: config.shop.signInFailuresPerUser,
+      failuresPerAddress: config.shop.signInFailuresPerAddress,
+      windowSeconds: config.shop.signInWindowSeconds,
+      registry,
+    }),
+  });
+  scheduleSweeps(app, 'ended sign-in failure windows', shopAuth.sweepSignInFailures);
   await app.register(shopRoutes, {
     prefix: '/api',
-    auth: createShopAuth({ database: shopDatabase, tokens, verified, sessions }),
+    auth: shopAuth,
     service: shop,
     sessions,
     sessionTtlSeconds: config.shop.sessionTtlSeconds,
@@ -157,7 +181,7 @@ export async function buildApp(
     registry,
   });
   scheduleSweeps(app, 'expired wallet idempotency keys', wallets.sweepIdempotencyKeys);
-  await app.register(walletRoutes, { prefix: WALLETS_PREFIX, service: wallets });
+  await app.register(methods.covering(walletRoutes), { prefix: WALLETS_PREFIX, service: wallets });
   await app.register(consoleRoutes, { priceList: ITEMS });
   return app;
 }

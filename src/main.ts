@@ -2,6 +2,7 @@
 // stops taking new requests and finishes the ones in flight before exiting.
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './platform/config.ts';
+import { DataDirLockedError } from './platform/data-dir-lock.ts';
 
 let config: ReturnType<typeof loadConfig>;
 try {
@@ -20,7 +21,15 @@ try {
  */
 const LISTEN_BACKLOG = 4096;
 
-const app = await buildApp(config);
+let app: Awaited<ReturnType<typeof buildApp>>;
+try {
+  app = await buildApp(config);
+} catch (err) {
+  // Another process serves this embedded data directory; it keeps serving, this one stops.
+  if (!(err instanceof DataDirLockedError)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exit(1);
+}
 const embedded = [
   ...(config.scoring.storeUrl === null ? ['in-process scoring store'] : []),
   ...(config.database.url === null ? ['PGlite database'] : []),

@@ -13,6 +13,7 @@ import {
 import { INTERESTS_KEY_PREFIX } from '../features/scoring/scoring.service.ts';
 import { createRedisStore } from '../features/scoring/scoring.store.redis.ts';
 import { ConfigError, loadConfig } from '../platform/config.ts';
+import { acquireDataDirLock, DataDirLockedError } from '../platform/data-dir-lock.ts';
 
 const usage = 'usage: npm run interests:import -- FILE.json';
 
@@ -63,6 +64,16 @@ if (scoring.storeUrl !== null) {
 } else {
   // Embedded mode keeps imported interests in a file the service loads at start-up; it merges
   // with what was imported before, and is replaced atomically so a crash cannot leave half.
+  // One writer per data directory: an embedded service running on it would never read this file
+  // before its next start, and two imports at once would each merge without the other's clients.
+  mkdirSync(config.dataDir, { recursive: true });
+  let lock: ReturnType<typeof acquireDataDirLock>;
+  try {
+    lock = acquireDataDirLock(config.dataDir);
+  } catch (err) {
+    if (err instanceof DataDirLockedError) fail(err.message);
+    throw err;
+  }
   const target = join(config.dataDir, EMBEDDED_INTERESTS_FILE);
   const merged: Record<string, unknown> = existsSync(target)
     ? JSON.parse(readFileSync(target, 'utf8'))
@@ -72,6 +83,7 @@ if (scoring.storeUrl !== null) {
   mkdirSync(dirname(target), { recursive: true });
   writeFileSync(`${target}.tmp`, JSON.stringify(merged));
   renameSync(`${target}.tmp`, target);
+  lock.release();
   process.stdout.write(
     `imported interests of ${entries.length} clients into ${target}; restart the service to serve them\n`,
   );

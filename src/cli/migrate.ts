@@ -4,7 +4,8 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { ConfigError, loadConfig } from '../platform/config.ts';
-import { createDatabase } from '../platform/database.ts';
+import { DataDirLockedError } from '../platform/data-dir-lock.ts';
+import { createDatabase, type Database } from '../platform/database.ts';
 
 let config: ReturnType<typeof loadConfig>;
 try {
@@ -16,12 +17,21 @@ try {
 }
 
 const log = pino({ level: config.log.level });
-const database = createDatabase({
-  ...config.database,
-  dataDir: config.dataDir,
-  registry: new Registry(),
-  log,
-});
+let database: Database;
+try {
+  database = createDatabase({
+    ...config.database,
+    dataDir: config.dataDir,
+    registry: new Registry(),
+    log,
+  });
+} catch (err) {
+  // The embedded service (or another migration) holds the data directory; it applies the
+  // migrations itself at start-up.
+  if (!(err instanceof DataDirLockedError)) throw err;
+  process.stderr.write(`db:migrate: ${err.message}\n`);
+  process.exit(1);
+}
 try {
   await database.migrate();
   log.info({ kind: database.kind }, 'migrations applied');

@@ -22,6 +22,7 @@ describe('loadConfig with an empty environment', () => {
       host: '0.0.0.0',
       port: 8080,
       requestTimeoutMs: 30_000,
+      connectionsMax: 10_000,
       shutdownTimeoutMs: 10_000,
     });
     expect(config.log.level).toBe('info');
@@ -59,12 +60,14 @@ describe('loadConfig conversions', () => {
     const config = loadConfig({
       PORT: '3000',
       HTTP_REQUEST_TIMEOUT_MS: '5000',
+      HTTP_CONNECTIONS_MAX: '300',
       SCORING_CACHE_TTL_SECONDS: '60',
       SCORING_STORE_RECONNECT_ATTEMPTS_MAX: '5',
       SCORING_STORE_BACKOFF_MS: '0',
     });
     expect(config.http.port).toBe(3000);
     expect(config.http.requestTimeoutMs).toBe(5000);
+    expect(config.http.connectionsMax).toBe(300);
     expect(config.scoring.cacheTtlSeconds).toBe(60);
     expect(config.scoring.storeReconnectAttemptsMax).toBe(5);
     expect(config.scoring.storeBackoffMs).toBe(0);
@@ -113,6 +116,8 @@ describe('loadConfig rejects bad values with a ConfigError naming the variable',
       ['PORT', '70000'],
       ['PORT', '-1'],
       ['HTTP_REQUEST_TIMEOUT_MS', '999'],
+      ['HTTP_CONNECTIONS_MAX', '0'],
+      ['HTTP_CONNECTIONS_MAX', '1000001'],
       ['SHUTDOWN_TIMEOUT_MS', '600001'],
       ['SCORING_CACHE_TTL_SECONDS', '0'],
       ['SCORING_STORE_RECONNECT_ATTEMPTS_MAX', '21'],

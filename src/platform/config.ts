@@ -20,6 +20,8 @@ export const EnvSchema = Type.Object({
   ),
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),
   HTTP_REQUEST_TIMEOUT_MS: millis(30_000, 1_000, 600_000),
+  // Beyond it the server closes each new connection at once (Node's server.maxConnections).
+  HTTP_CONNECTIONS_MAX: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000 }),
   SHUTDOWN_TIMEOUT_MS: millis(10_000, 100, 600_000),
 
   REDIS_URL: redisUrl,
@@ -57,6 +59,13 @@ export const EnvSchema = Type.Object({
     minimum: 60,
     maximum: 30 * 86_400,
   }),
+  // Failed sign-ins per window before the next is refused (429): per username, and per client
+  // address (where registrations of new names count too); a window starts at its first failure.
+  SHOP_SIGN_IN_FAILURES_PER_USER: Type.Integer({ default: 10, minimum: 1, maximum: 1_000_000 }),
+  SHOP_SIGN_IN_FAILURES_PER_ADDRESS: Type.Integer({ default: 100, minimum: 1, maximum: 1_000_000 }),
+  SHOP_SIGN_IN_WINDOW_SECONDS: Type.Integer({ default: 900, minimum: 1, maximum: 86_400 }),
+  // Password hashes a process lets wait for a free hashing slot; beyond it sign-ins get 429.
+  PASSWORD_HASH_QUEUE_MAX: Type.Integer({ default: 32, minimum: 0, maximum: 100_000 }),
 
   WALLET_BATCH_OPERATIONS_MAX: Type.Integer({ default: 500, minimum: 1, maximum: 10_000 }),
   WALLET_QUEUE_OPERATIONS_MAX: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000 }),
@@ -109,6 +118,14 @@ export interface ShopConfig {
   readonly idempotencyTtlSeconds: number;
   /** How long a browser session lasts from sign-in. */
   readonly sessionTtlSeconds: number;
+  /** Failed sign-ins of one username per window before the next is refused. */
+  readonly signInFailuresPerUser: number;
+  /** Failed sign-ins and registrations from one client address per window. */
+  readonly signInFailuresPerAddress: number;
+  /** Length of the window of both counts, from its first failure. */
+  readonly signInWindowSeconds: number;
+  /** Password hashes that may wait for a hashing slot; beyond it a sign-in is refused at once. */
+  readonly passwordHashQueueMax: number;
 }
 
 export interface WalletsConfig {
@@ -126,6 +143,8 @@ export interface Config {
     readonly host: string;
     readonly port: number;
     readonly requestTimeoutMs: number;
+    /** Most connections the server holds at once, idle keep-alive ones included. */
+    readonly connectionsMax: number;
     readonly shutdownTimeoutMs: number;
   };
   readonly log: { readonly level: LogLevel };
@@ -222,6 +241,7 @@ function toConfig(env: Env): Config {
       host: env.HOST,
       port: env.PORT,
       requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+      connectionsMax: env.HTTP_CONNECTIONS_MAX,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     },
     log: { level: env.LOG_LEVEL },
@@ -257,6 +277,10 @@ function toConfig(env: Env): Config {
       authCacheEntriesMax: env.SHOP_AUTH_CACHE_ENTRIES_MAX,
       idempotencyTtlSeconds: env.SHOP_IDEMPOTENCY_TTL_SECONDS,
       sessionTtlSeconds: env.SHOP_SESSION_TTL_SECONDS,
+      signInFailuresPerUser: env.SHOP_SIGN_IN_FAILURES_PER_USER,
+      signInFailuresPerAddress: env.SHOP_SIGN_IN_FAILURES_PER_ADDRESS,
+      signInWindowSeconds: env.SHOP_SIGN_IN_WINDOW_SECONDS,
+      passwordHashQueueMax: env.PASSWORD_HASH_QUEUE_MAX,
     },
     wallets: {
       batchOperationsMax: env.WALLET_BATCH_OPERATIONS_MAX,

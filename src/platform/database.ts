@@ -14,6 +14,7 @@ import type { FastifyBaseLogger as Logger } from 'fastify';
 import pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DatabaseConfig } from './config.ts';
+import { acquireDataDirLock } from './data-dir-lock.ts';
 import { sleep } from './redis.ts';
 import { Slots, SlotTimeoutError } from './slots.ts';
 
@@ -174,6 +175,18 @@ export function certainlyNotApplied(error: unknown): boolean {
   );
 }
 
+/**
+ * An error after which the server closes the connection: FATAL or PANIC, as a backend ended by
+ * pg_terminate_backend (57P01) says. Such a connection is destroyed, not given back: its socket's
+ * end may not be read yet, and the next statement written to it would fail unretried.
+ */
+function endsConnection(error: unknown): boolean {
+  const severity = (error as { severity?: unknown } | null)?.severity;
+  return (
+    severity === 'FATAL' || severity === 'PANIC' || sqlState(error)?.startsWith('57P') === true
+  );
+}
+
 /** An error the server sent (it has a severity), not one of the socket's (EPIPE looks alike). */
 function serverReported(error: unknown): boolean {
   for (let cause = error, depth = 0; cause && depth < 5; depth += 1) {
@@ -266,7 +279,7 @@ function createPostgres(options: DatabaseOptions, url: string): Database {
       try {
         return await work(client);
       } catch (error) {
-        if (!keep(error)) broken ??= error as Error;
+        if (!keep(error) || endsConnection(error)) broken ??= error as Error;
         if (!firstWriteFailed(error)) throw error;
         markNeverSent(error);
         if (attempt >= options.poolSize) throw error;
@@ -379,7 +392,16 @@ function createPostgres(options: DatabaseOptions, url: string): Database {
 function createPglite(options: DatabaseOptions): Database {
   const dir = join(options.dataDir, 'pglite');
   mkdirSync(dir, { recursive: true });
-  return wrapPglite(new PGlite(dir), options);
+  // PGlite has one writer per directory: a second process's writes would be lost. Throws
+  // DataDirLockedError, before PGlite opens anything, when another process holds it.
+  const lock = acquireDataDirLock(options.dataDir);
+  try {
+    const database = wrapPglite(new PGlite(dir), options);
+    return { ...database, close: () => database.close().finally(lock.release) };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
 }
 
 /** A Database over a PGlite instance (an embedded one, or an in-memory one in tests). */

@@ -13,7 +13,13 @@ export async function installDocs(app: FastifyInstance, version: string): Promis
         version,
       },
       components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          // The browser session's cookie and its CSRF header; the names are the shop's
+          // (SESSION_COOKIE in shop.sessions.ts), written here as the platform imports no feature.
+          sessionCookie: { type: 'apiKey', in: 'cookie', name: 'coinworks_session' },
+          csrfToken: { type: 'apiKey', in: 'header', name: 'X-CSRF-Token' },
+        },
       },
     },
   });

@@ -395,6 +395,40 @@ describe('transport', () => {
     },
   );
 
+  cases(
+    'an empty or malformed Content-Type is read as JSON too, as is none',
+    [null, '', 'foo', ';;', 'text/', 'application/json;;;=='],
+    async (type) => {
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/method',
+        headers: type === null ? {} : { 'content-type': type },
+        payload: JSON.stringify(scoreRequest({ first_name: 'a', last_name: 'b' })),
+      });
+      expect(response.json()).toEqual({ code: 200, response: { score: 0.5 } });
+    },
+  );
+
+  test('a body that is not UTF-8 is 400, never read with U+FFFD in its place', async () => {
+    const [before, after] = JSON.stringify(
+      scoreRequest({ first_name: 'a@', last_name: 'b' }),
+    ).split('@');
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/method',
+      payload: Buffer.concat([
+        Buffer.from(before ?? ''),
+        Buffer.from([0xff]),
+        Buffer.from(after ?? ''),
+      ]),
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({
+      code: 400,
+      error: 'Bad Request: the body is not UTF-8 text',
+    });
+  });
+
   test(`a body over ${SCORING_BODY_LIMIT_BYTES} bytes is 413 in the envelope`, async () => {
     const { status, json } = await post(
       scoreRequest({ first_name: 'a'.repeat(SCORING_BODY_LIMIT_BYTES), last_name: 'b' }),
@@ -420,6 +454,23 @@ describe('transport', () => {
       expect(response.statusCode).toBe(405);
       expect(response.headers.allow).toBe('POST');
       expect(response.json()).toEqual({ code: 405, error: 'Method Not Allowed: use POST' });
+    },
+  );
+
+  cases(
+    'a method no route names (TRACE, QUERY, WebDAV, ...) is 405 with Allow: POST too',
+    [
+      ['TRACE', '/method'],
+      ['QUERY', '/method'],
+      ['QUERY', '/method/?x=1'],
+      ['PROPFIND', '/method'],
+      ['PURGE', '/method/'],
+    ] as const,
+    async ([method, url]) => {
+      const response = await t.app.inject({ method, url });
+      expect(response.statusCode).toBe(405);
+      expect(response.headers.allow).toBe('POST');
+      expect(response.json()).toEqual({ code: 405, error: 'Method Not Allowed' });
     },
   );
 

@@ -150,6 +150,35 @@ describe('POST /api/auth', () => {
     expectError(none, 400, 'body must be a JSON object');
   });
 
+  cases(
+    'refuses a body that is not UTF-8 with 400, so that two such names are never one account',
+    ['/api/auth', '/api/session'],
+    async (url) => {
+      const name = uniqueName('u8');
+      // 0xff and 0xfe are no UTF-8 at all; a lenient decoder reads both as U+FFFD.
+      for (const [byte, password] of [
+        [0xff, 'first'],
+        [0xfe, 'second'],
+      ] as const) {
+        const payload = Buffer.concat([
+          Buffer.from(`{"username":"${name}`),
+          Buffer.from([byte]),
+          Buffer.from(`","password":"${password}"}`),
+        ]);
+        const response = await t.app.inject({
+          method: 'POST',
+          url,
+          headers: { 'content-type': 'application/json' },
+          payload,
+        });
+        expectError(response, 400, 'the body is not valid JSON: the body is not UTF-8 text');
+      }
+      // Neither request registered the name it would have decoded to.
+      const replaced = await shop.login(`${name}\ufffd`, 'third');
+      expect((await shop.infoOf(replaced)).coins).toBe(1000);
+    },
+  );
+
   test(`refuses a body over ${SHOP_BODY_LIMIT_BYTES} bytes with 400`, async () => {
     const password = 'p'.repeat(SHOP_BODY_LIMIT_BYTES);
     expectError(await shop.auth({ username: 'big', password }), 400, /body/i);
@@ -534,16 +563,16 @@ describe('the /api surface', () => {
     );
   });
 
-  test('the OpenAPI document lists the shop endpoints with 200, 400, 401 and 500 only', async () => {
+  test('the OpenAPI document lists the shop endpoints with 200, 400, 401 and 500, and 429 on sign-in', async () => {
     const doc = (await t.app.inject({ url: '/docs/json' })).json();
-    const operations = [
-      doc.paths['/api/auth'].post,
+    const statuses = (operation: { responses: object }) => Object.keys(operation.responses).sort();
+    expect(statuses(doc.paths['/api/auth'].post)).toEqual(['200', '400', '401', '429', '500']);
+    for (const operation of [
       doc.paths['/api/info'].get,
       doc.paths['/api/sendCoin'].post,
       doc.paths['/api/buy/{item}'].get,
-    ];
-    for (const operation of operations) {
-      expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '500']);
+    ]) {
+      expect(statuses(operation)).toEqual(['200', '400', '401', '500']);
     }
   });
 });

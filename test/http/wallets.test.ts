@@ -522,6 +522,72 @@ describe('GET /api/v1/wallets/{wallet_id}/operations', () => {
   );
 });
 
+describe('bodies of every endpoint that takes one', () => {
+  const endpoints = async () => {
+    const id = await wallets.create();
+    return [
+      { url: `/api/v1/wallets/${id}/operation`, id },
+      { url: '/api/v1/wallet', id },
+      { url: '/api/v1/wallets/', id },
+    ];
+  };
+
+  cases(
+    'a bare number is not an object: 422 model_attributes_type at ["body"] alone, as pydantic says',
+    ['7', '-0', '1.5', '1e3', '1e400', '-1e400', '12345678901234567890', '  2.0  '],
+    async (body) => {
+      for (const { url, id } of await endpoints()) {
+        const response = await wallets.send({ method: 'POST', url, body });
+        expectIssues(response, [{ loc: ['body'], type: 'model_attributes_type' }]);
+        expect(response.json().detail[0].msg).toBe(
+          'Input should be a valid dictionary or object to extract fields from',
+        );
+        expect(await wallets.balanceOf(id)).toBe(0n);
+      }
+    },
+  );
+
+  test('a body that is not UTF-8 is 422 json_invalid, and changes nothing', async () => {
+    for (const { url, id } of await endpoints()) {
+      const before = url.endsWith('/wallet') ? `{"walletId":"${id}",` : '{';
+      const payload = Buffer.concat([
+        Buffer.from(`${before}"operation_type":"DEPOSIT","amount":1,"note":"`),
+        Buffer.from([0xc3, 0x28]),
+        Buffer.from('"}'),
+      ]);
+      const response = await t.app.inject({ method: 'POST', url, payload });
+      expect(response.statusCode, response.body).toBe(422);
+      expect(response.json()).toEqual({
+        detail: [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }],
+      });
+      expect(await wallets.balanceOf(id)).toBe(0n);
+    }
+  });
+
+  cases(
+    'an empty or malformed Content-Type is read as JSON, as any other is',
+    ['', 'foo', ';;', 'application/'],
+    async (type) => {
+      const id = await wallets.create();
+      const response = await wallets.send({
+        method: 'POST',
+        url: `/api/v1/wallets/${id}/operation`,
+        body: '{"operation_type":"DEPOSIT","amount":3}',
+        headers: { 'content-type': type },
+      });
+      expect(response.status, response.text).toBe(200);
+      expect(await wallets.balanceOf(id)).toBe(3n);
+      const created = await wallets.send({
+        method: 'POST',
+        url: '/api/v1/wallets/',
+        body: '{}',
+        headers: { 'content-type': type },
+      });
+      expect(created.status, created.text).toBe(201);
+    },
+  );
+});
+
 describe('routes and methods', () => {
   cases(
     'a known path with another method is 405 with Allow',
@@ -536,6 +602,29 @@ describe('routes and methods', () => {
       const response = await wallets.send({ method, url });
       expectDetail(response, 405, 'Method Not Allowed');
       expect(response.headers.allow).toBe(allow);
+    },
+  );
+
+  cases(
+    'a method no route names (TRACE, QUERY, WebDAV, ...) is the same 405 with the same Allow',
+    [
+      `/api/v1/wallets/${UNKNOWN}`,
+      '/api/v1/wallets/',
+      '/api/v1/wallets',
+      `/api/v1/wallets/${UNKNOWN}/operation`,
+      `/api/v1/wallets/${UNKNOWN}/operations?limit=1`,
+      '/api/v1/wallet',
+    ],
+    async (url) => {
+      // OPTIONS is answered by the wallets' own 405 route on every path: the reference.
+      const reference = await t.app.inject({ method: 'OPTIONS', url });
+      expect(reference.statusCode).toBe(405);
+      for (const method of ['TRACE', 'QUERY', 'PROPFIND', 'MKCOL', 'PURGE'] as const) {
+        const response = await t.app.inject({ method, url });
+        expect({ method, status: response.statusCode }).toEqual({ method, status: 405 });
+        expect(response.json()).toEqual({ detail: 'Method Not Allowed' });
+        expect(response.headers.allow).toBe(reference.headers.allow);
+      }
     },
   );
 
@@ -736,7 +825,7 @@ describe('the OpenAPI document', () => {
     const statuses = (path: string, method: string) =>
       Object.keys(doc.paths[path][method].responses).sort();
     expect(statuses('/api/v1/wallets/', 'get')).toEqual(['200', '422', '500']);
-    expect(statuses('/api/v1/wallets/', 'post')).toEqual(['201', '422', '500']);
+    expect(statuses('/api/v1/wallets/', 'post')).toEqual(['201', '413', '422', '500']);
     expect(statuses('/api/v1/wallets/{wallet_id}', 'get')).toEqual(['200', '404', '422', '500']);
     expect(statuses('/api/v1/wallets/{wallet_id}/operations', 'get')).toEqual([
       '200',
@@ -745,7 +834,7 @@ describe('the OpenAPI document', () => {
       '500',
     ]);
     for (const path of ['/api/v1/wallets/{wallet_id}/operation', '/api/v1/wallet']) {
-      expect(statuses(path, 'post')).toEqual(['200', '404', '409', '422', '500', '503']);
+      expect(statuses(path, 'post')).toEqual(['200', '404', '409', '413', '422', '500', '503']);
     }
     // Every status of the catalogue appears in some route's documentation.
     const { walletErrors } = await import('../../src/features/wallets/wallet.errors.ts');

@@ -4,11 +4,11 @@
 // mid-load loses nothing it acknowledged, is taken out by HAProxy's health checks and rejoins once
 // restarted.
 import pg from 'pg';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { START_COINS } from '../../src/features/shop/shop.catalog.ts';
 import { TEST_JWT_SECRET } from '../support/app.ts';
 import { ownPostgresDatabase } from '../support/database.ts';
-import { describeWithEngines } from '../support/engines.ts';
+import { enginesMissing } from '../support/engines.ts';
 import { type Haproxy, startHaproxy } from '../support/haproxy.ts';
 import { startService } from '../support/processes.ts';
 import { uniqueName } from '../support/shop.ts';
@@ -20,7 +20,7 @@ const SERVICE_PORTS = [18801, 18802] as const;
 /** Longest a state change of HAProxy's checks may take here: its checks, plus slack. */
 const STATE_CHANGE_MS = 5_000;
 
-const describeScale = describeWithEngines('haproxy');
+const describeScale = describe.skipIf(enginesMissing('haproxy'));
 
 describeScale('two service processes behind HAProxy', () => {
   const database = ownPostgresDatabase();

@@ -1,9 +1,12 @@
-// Finds the real engines the scale tests start themselves (PgBouncer, HAProxy, redis-server, Redis
-// Sentinel), from Debian's packages. A missing one skips the suites that need it with the reason
-// printed, except under CI=true, where that fails the run: CI installs them all.
+// Finds the real engines the scale tests and the scale bench start themselves (PgBouncer, HAProxy,
+// and redis-server for a Cluster or Sentinels), from Debian's packages. A missing one skips the
+// suites that need it with the reason printed, except under CI=true, where that fails the run:
+// CI installs them all.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe } from 'vitest';
+
+/** How long a process (an engine, or the service) may take to start or to stop. */
+export const PROCESS_WAIT_MS = 15_000;
 
 /** Where Debian puts each engine's binary; PATH is searched too. */
 const DIRECTORIES = ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin'];
@@ -13,8 +16,6 @@ const PACKAGES = {
   pgbouncer: 'pgbouncer',
   haproxy: 'haproxy',
   'redis-server': 'redis-server',
-  'redis-cli': 'redis-tools',
-  'redis-sentinel': 'redis-sentinel',
 } as const;
 
 export type Engine = keyof typeof PACKAGES;
@@ -33,8 +34,7 @@ export function enginePath(engine: Engine): string | null {
   return null;
 }
 
-/** `describe` for suites that start these engines: skipped when one is missing (see above). */
-export function describeWithEngines(...engines: Engine[]) {
-  const missing = engines.filter((engine) => enginePath(engine) === null);
-  return describe.skipIf(missing.length > 0);
+/** Whether one of these engines is missing, for `describe.skipIf` (see enginePath). */
+export function enginesMissing(...engines: Engine[]): boolean {
+  return engines.some((engine) => enginePath(engine) === null);
 }

@@ -7,8 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { enginePath } from './engines.ts';
-import { PROCESS_WAIT_MS } from './processes.ts';
+import { enginePath, PROCESS_WAIT_MS } from './engines.ts';
 
 /** How often HAProxy checks each server, and how many checks change its state. */
 export const HAPROXY_CHECK_INTERVAL_MS = 200;

@@ -3,9 +3,7 @@
 // all of its tests).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, afterEach } from 'vitest';
-
-/** How long the process may take to start or to stop before the test gives up. */
-export const PROCESS_WAIT_MS = 15_000;
+import { PROCESS_WAIT_MS } from './engines.ts';
 
 const children: ChildProcess[] = [];
 const fileChildren: ChildProcess[] = [];

@@ -2,9 +2,16 @@
 // exact numbers), the {"code", "error"} envelope for every failure, and 405 for other verbs.
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../platform/errors.ts';
+import {
+  ANY_CONTENT_TYPE,
+  addTextBodyParser,
+  BodyEncodingError,
+} from '../../platform/http/body.ts';
 import { errorHandler, type HttpFailure } from '../../platform/http/errors.ts';
 import { parseJsonKeepingFloats } from '../../platform/http/json.ts';
+import { BIRTHDAY_AGE_YEARS_MAX, CLIENT_IDS_MAX, TEXT_LENGTH_MAX } from './fields/fields.ts';
 import { scoringErrors } from './scoring.errors.ts';
+import { SCORE_PAIRS } from './scoring.requests.ts';
 import type { ScoringService } from './scoring.service.ts';
 
 /** Largest /method body accepted; a request with 1,000 ids and long names fits well within it. */
@@ -19,17 +26,79 @@ export function renderEnvelope(failure: HttpFailure) {
   return { code: failure.status, error: failure.message };
 }
 
+// The schemas below only document the declarations of scoring.requests.ts (which validate); a
+// client generating requests from them gets exactly the requests those accept, except what JSON
+// Schema cannot say: whether a date exists and how far a birthday lies from today.
+
+/** "Empty" as the template defined it, whatever the field's type: null, "", [] or {}. */
+const emptyValues = [
+  { type: 'null' },
+  { type: 'string', maxLength: 0 },
+  { type: 'array', maxItems: 0 },
+  { type: 'object', maxProperties: 0 },
+] as const;
+const orEmpty = (schema: object) => ({ anyOf: [schema, ...emptyValues] });
+const notEmpty = { not: { anyOf: emptyValues } };
+const text = { type: 'string', maxLength: TEXT_LENGTH_MAX };
+const date = { type: 'string', pattern: '^[0-9]{1,2}\\.[0-9]{1,2}\\.[0-9]{4}$' };
+
+const onlineScoreArguments = {
+  type: 'object',
+  description: `at least one pair non-empty: ${SCORE_PAIRS.map((p) => p.join('+')).join(', ')}`,
+  properties: {
+    phone: orEmpty({
+      description: '11 digits starting with 7, as a string or an integer',
+      anyOf: [
+        { type: 'string', pattern: '^7[0-9]{10}$' },
+        { type: 'integer', minimum: 70_000_000_000, maximum: 79_999_999_999 },
+      ],
+    }),
+    email: orEmpty({ ...text, pattern: '@' }),
+    first_name: orEmpty(text),
+    last_name: orEmpty(text),
+    birthday: orEmpty({
+      ...date,
+      description: `DD.MM.YYYY, a real date, not in the future, at most ${BIRTHDAY_AGE_YEARS_MAX} years ago`,
+    }),
+    gender: orEmpty({ type: 'integer', enum: [0, 1, 2] }),
+  },
+  anyOf: SCORE_PAIRS.map(([a, b]) => ({
+    required: [a, b],
+    properties: { [a]: notEmpty, [b]: notEmpty },
+  })),
+};
+
+const clientsInterestsArguments = {
+  type: 'object',
+  properties: {
+    client_ids: {
+      type: 'array',
+      minItems: 1,
+      maxItems: CLIENT_IDS_MAX,
+      items: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    },
+    date: orEmpty({ ...date, description: 'DD.MM.YYYY, a real date (checked, otherwise unused)' }),
+  },
+  required: ['client_ids'],
+};
+
 const envelopeSchema = {
   type: 'object',
   properties: {
-    account: { type: 'string', description: 'may be missing or empty' },
-    login: { type: 'string', description: 'required; "admin" for the admin token' },
-    token: { type: 'string', description: 'sha512 hex, see README' },
-    arguments: { type: 'object', additionalProperties: true },
+    account: orEmpty({ ...text, description: 'may be missing or empty' }),
+    login: orEmpty({ ...text, description: 'required; "admin" for the admin token' }),
+    token: orEmpty({ type: 'string', description: 'sha512 hex, see README' }),
+    arguments: { type: 'object', description: 'the method’s arguments' },
     method: { type: 'string', enum: ['online_score', 'clients_interests'] },
   },
   required: ['login', 'token', 'arguments', 'method'],
-} as const;
+  oneOf: [
+    { properties: { method: { enum: ['online_score'] }, arguments: onlineScoreArguments } },
+    {
+      properties: { method: { enum: ['clients_interests'] }, arguments: clientsInterestsArguments },
+    },
+  ],
+};
 
 function responseSchemas() {
   const responses: Record<number, object> = {
@@ -55,18 +124,17 @@ export async function scoringRoutes(app: FastifyInstance, options: ScoringRoutes
 
   // Clients of the course template post JSON with any content type (curl's default is a form),
   // so every body is read as JSON text here, in this plugin's scope only.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    '*',
-    { parseAs: 'string', bodyLimit: SCORING_BODY_LIMIT_BYTES },
-    (_request, body, done) => {
-      try {
-        done(null, parseJsonKeepingFloats(body as string));
-      } catch {
-        done(new AppError(scoringErrors.BAD_REQUEST, 'Bad Request: the body is not valid JSON'));
-      }
-    },
-  );
+  addTextBodyParser(app, ANY_CONTENT_TYPE, {
+    bodyLimit: SCORING_BODY_LIMIT_BYTES,
+    read: parseJsonKeepingFloats,
+    refuse: (error) =>
+      new AppError(
+        scoringErrors.BAD_REQUEST,
+        error instanceof BodyEncodingError
+          ? 'Bad Request: the body is not UTF-8 text'
+          : 'Bad Request: the body is not valid JSON',
+      ),
+  });
 
   app.post(
     '/method',

@@ -1,30 +1,37 @@
-// Owns who a shop client is: login (registering unknown names on the spot), tokens, and the
-// memory of recent successful password checks that keeps scrypt off the hot path of repeated
-// logins without weakening the stored hashes.
+// Owns who a shop client is: login (registering unknown names on the spot, within the limits on
+// failed sign-ins of shop.sign-in-limits.ts), tokens, and the memory of recent successful password
+// checks that keeps scrypt off the hot path of repeated logins without weakening the stored hashes.
 import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Database } from '../../platform/database.ts';
+import { type Database, SWEEP_BATCH_MAX, sweepInBatches } from '../../platform/database.ts';
 import { AppError } from '../../platform/errors.ts';
 import { ExpiringMap } from '../../platform/expiring-map.ts';
-import { hashPassword, verifyPassword } from '../../platform/passwords.ts';
+import { HashQueueFullError, type PasswordHashing } from '../../platform/passwords.ts';
 import type { TokenSubject, Tokens } from '../../platform/tokens.ts';
 import { START_COINS } from './shop.catalog.ts';
 import { shopErrors } from './shop.errors.ts';
 import * as repository from './shop.repository.ts';
 import { bearerToken, type Credentials } from './shop.requests.ts';
 import { csrfMatches, type Sessions, sessionTokens } from './shop.sessions.ts';
+import { clientAddress, type SignInLimits } from './shop.sign-in-limits.ts';
 
 export interface ShopAuth {
-  /** The user these credentials belong to; an unknown username is registered first. */
-  verify(credentials: Credentials): Promise<TokenSubject>;
-  /** A token for these credentials; an unknown username is registered first. */
-  login(credentials: Credentials): Promise<string>;
+  /**
+   * The user these credentials belong to; an unknown username is registered first. `ip` is the
+   * client's address, whose failed sign-ins and registrations are limited like the username's
+   * failures: past either limit, a 429 AppError, and no password is hashed.
+   */
+  verify(credentials: Credentials, ip: string | undefined): Promise<TokenSubject>;
+  /** A token for these credentials, as `verify` decides. */
+  login(credentials: Credentials, ip: string | undefined): Promise<string>;
   /**
    * Who sent a request, or a 401 AppError: the Bearer token when there is an Authorization
    * header, else the session cookie; a `change` signed in by cookie must also carry the session's
    * CSRF token (a cross-site page can make the browser send the cookie, never the header).
    */
   authenticate(request: AuthRequest, change: boolean): Promise<TokenSubject>;
+  /** Deletes the failure counters whose window has ended; returns how many. */
+  sweepSignInFailures(): Promise<number>;
 }
 
 export interface AuthRequest {
@@ -73,22 +80,68 @@ export function createShopAuth(deps: {
   readonly tokens: Tokens;
   readonly verified: VerifiedPasswords;
   readonly sessions: Sessions;
+  readonly hashing: PasswordHashing;
+  readonly limits: SignInLimits;
 }): ShopAuth {
-  const { database, tokens, verified, sessions } = deps;
+  const { database, tokens, verified, sessions, hashing, limits } = deps;
+  const { windowSeconds } = limits;
 
-  async function matches(user: repository.StoredCredentials, password: string): Promise<boolean> {
+  /** A hash or check through the hashing queue; a full queue is a 429 at once, not a wait. */
+  async function hashed<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw error instanceof HashQueueFullError ? limits.busy() : error;
+    }
+  }
+
+  async function matches(
+    user: repository.StoredCredentials,
+    password: string,
+    address: string,
+  ): Promise<boolean> {
     if (verified.has(user.id, user.passwordHash, password)) return true;
-    if (!(await verifyPassword(password, user.passwordHash))) return false;
+    if (!(await hashed(() => hashing.verify(password, user.passwordHash, address)))) return false;
     verified.remember(user.id, user.passwordHash, password);
     return true;
   }
 
+  /**
+   * The subject when the password matches (forgetting the username's failures, if any were
+   * counted); otherwise the failure is counted on the username and the address, then a 401.
+   */
   async function subjectIfMatches(
     user: repository.StoredCredentials,
     credentials: Credentials,
+    address: string,
+    failuresCounted: boolean,
   ): Promise<TokenSubject> {
-    if (!(await matches(user, credentials.password))) throw new AppError(shopErrors.WRONG_PASSWORD);
-    return { userId: user.id, username: credentials.username };
+    const { username } = credentials;
+    if (!(await matches(user, credentials.password, address))) {
+      await repository.recordSignInFailure(database, { username, address, windowSeconds });
+      throw new AppError(shopErrors.WRONG_PASSWORD);
+    }
+    if (failuresCounted) await repository.forgetSignInFailures(database, username);
+    return { userId: user.id, username };
+  }
+
+  async function register(credentials: Credentials, address: string): Promise<TokenSubject> {
+    const passwordHash = await hashed(() => hashing.hash(credentials.password, address));
+    const id = await repository.insertUserCounted(database, {
+      username: credentials.username,
+      passwordHash,
+      balance: START_COINS,
+      address,
+      windowSeconds,
+    });
+    if (id !== null) {
+      verified.remember(id, passwordHash, credentials.password);
+      return { userId: id, username: credentials.username };
+    }
+    // Another first login of this name won the insert: this one is now an ordinary login.
+    const winner = await repository.findCredentials(database, credentials.username);
+    if (!winner) throw new Error('a username that was just taken cannot be found');
+    return subjectIfMatches(winner, credentials, address, false);
   }
 
   function bearer(authorization: string | undefined): TokenSubject {
@@ -99,26 +152,25 @@ export function createShopAuth(deps: {
   }
 
   const auth: ShopAuth = {
-    async verify(credentials) {
-      const existing = await repository.findCredentials(database, credentials.username);
-      if (existing) return subjectIfMatches(existing, credentials);
-      const passwordHash = await hashPassword(credentials.password);
-      const id = await repository.insertUser(database, {
+    async verify(credentials, ip) {
+      const address = clientAddress(ip);
+      const { user, counts } = await repository.findSignIn(database, {
         username: credentials.username,
-        passwordHash,
-        balance: START_COINS,
+        address,
+        windowSeconds,
       });
-      if (id !== null) {
-        verified.remember(id, passwordHash, credentials.password);
-        return { userId: id, username: credentials.username };
+      // Refused here, before any hash, also with the right password: a limit that let the right
+      // one through would still answer every guess.
+      const release = limits.admit(user ? credentials.username : null, address, counts);
+      try {
+        if (!user) return await register(credentials, address);
+        return await subjectIfMatches(user, credentials, address, counts.user.failures > 0);
+      } finally {
+        release();
       }
-      // Another first login of this name won the insert: this one is now an ordinary login.
-      const winner = await repository.findCredentials(database, credentials.username);
-      if (!winner) throw new Error('a username that was just taken cannot be found');
-      return subjectIfMatches(winner, credentials);
     },
 
-    login: async (credentials) => tokens.issue(await auth.verify(credentials)),
+    login: async (credentials, ip) => tokens.issue(await auth.verify(credentials, ip)),
 
     async authenticate(request, change) {
       const cookies = sessionTokens(request.headers.cookie);
@@ -133,6 +185,11 @@ export function createShopAuth(deps: {
       }
       return { userId: session.userId, username: session.username };
     },
+
+    sweepSignInFailures: () =>
+      sweepInBatches(() =>
+        repository.deleteEndedSignInWindows(database, windowSeconds, SWEEP_BATCH_MAX),
+      ),
   };
   return auth;
 }

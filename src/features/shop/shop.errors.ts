@@ -1,5 +1,6 @@
 // Owns the shop's error catalogue. The contract allows only 400, 401 and 500, so every refusal
-// of a request is one of those; the message says what was wrong.
+// of a request is one of those, except sign-ins refused before any password check (429, with
+// Retry-After); the message says what was wrong.
 import { defineErrors } from '../../platform/errors.ts';
 
 export const shopErrors = defineErrors({
@@ -18,6 +19,8 @@ export const shopErrors = defineErrors({
   TOKEN_EXPIRED: { status: 401, message: 'token expired' },
   USER_GONE: { status: 401, message: "the token's user does not exist" },
   SESSION_INVALID: { status: 401, message: 'invalid or expired session' },
+  SIGN_IN_LIMITED: { status: 429, message: 'too many failed sign-ins' },
+  SIGN_IN_BUSY: { status: 429, message: 'too many sign-ins are waiting for a password check' },
   CSRF_MISMATCH: {
     status: 401,
     message: 'a change signed in by cookie needs the session’s X-CSRF-Token header',

@@ -1,6 +1,7 @@
 // Owns the shop's SQL. Each balance change is one statement or one transaction that locks the
 // rows it changes; the tables are described in shop.schema.ts.
 import { type Queryable, statement, toSafeInteger } from '../../platform/database.ts';
+import { type FailureCount, NO_FAILURES, type SignInCounts } from './shop.sign-in-limits.ts';
 
 export interface StoredCredentials {
   readonly id: number;
@@ -33,15 +34,95 @@ export async function findCredentials(
   return row ? { id: row.id, passwordHash: row.password_hash } : null;
 }
 
-/** The new user's id, or null when the name was taken first (by a concurrent first login). */
-export async function insertUser(
+export interface StoredSignIn {
+  /** null: no user has this name yet. */
+  readonly user: StoredCredentials | null;
+  readonly counts: SignInCounts;
+}
+
+/**
+ * A sign-in's credentials and the failures counted in the live windows of its username and its
+ * client address, in one read-only round trip, so that a sign-in within the limits costs no more
+ * round trips than one without them.
+ */
+export async function findSignIn(
   db: Queryable,
-  user: { username: string; passwordHash: string; balance: number },
+  sign: { username: string; address: string; windowSeconds: number },
+): Promise<StoredSignIn> {
+  const [row] = await db.query<{
+    id: number | null;
+    password_hash: string | null;
+    user_failures: number | null;
+    user_seconds_left: number | null;
+    address_failures: number | null;
+    address_seconds_left: number | null;
+  }>(FIND_SIGN_IN, [sign.username, sign.address, sign.windowSeconds]);
+  if (!row) throw new Error('shop_find_sign_in returned no row');
+  const count = (failures: number | null, secondsLeft: number | null): FailureCount =>
+    failures === null ? NO_FAILURES : { failures, secondsLeft: Number(secondsLeft) };
+  return {
+    user:
+      row.id === null || row.password_hash === null
+        ? null
+        : { id: row.id, passwordHash: row.password_hash },
+    counts: {
+      user: count(row.user_failures, row.user_seconds_left),
+      address: count(row.address_failures, row.address_seconds_left),
+    },
+  };
+}
+
+/**
+ * Counts one failed sign-in of a username and its client address in one statement (a window that
+ * has ended starts again at one).
+ */
+export async function recordSignInFailure(
+  db: Queryable,
+  failure: { username: string; address: string; windowSeconds: number },
+): Promise<void> {
+  await db.query(RECORD_SIGN_IN_FAILURE, [
+    failure.username,
+    failure.address,
+    failure.windowSeconds,
+  ]);
+}
+
+/** Forgets a username's failed sign-ins (it just signed in). */
+export async function forgetSignInFailures(db: Queryable, username: string): Promise<void> {
+  await db.query(FORGET_SIGN_IN_FAILURES, [username]);
+}
+
+/** Forgets counters whose window has ended, a bounded batch at a time; returns how many went. */
+export async function deleteEndedSignInWindows(
+  db: Queryable,
+  windowSeconds: number,
+  batchMax: number,
+): Promise<number> {
+  return (await db.query(SWEEP_SIGN_IN_FAILURES, [windowSeconds, batchMax])).length;
+}
+
+/**
+ * Registers a user and, in the same statement, counts the registration on its client address,
+ * as a failed sign-in would be: each one cost a password hash, and nothing else bounds how many
+ * names one client may register. The new user's id, or null when the name was taken first (by a
+ * concurrent first login; then nothing is counted here).
+ */
+export async function insertUserCounted(
+  db: Queryable,
+  user: {
+    username: string;
+    passwordHash: string;
+    balance: number;
+    address: string;
+    windowSeconds: number;
+  },
 ): Promise<number | null> {
-  const [row] = await db.query<{ id: number }>(INSERT_USER, [
+  const [row] = await db.query<{ id: number }>(INSERT_USER_COUNTED, [
     user.username,
     user.passwordHash,
     user.balance,
+    user.address,
+    user.windowSeconds,
   ]);
   return row ? row.id : null;
 }
@@ -256,10 +337,73 @@ const FIND_CREDENTIALS = statement(
   { readOnly: true },
 );
 
-const INSERT_USER = statement(
-  'shop_insert_user',
-  `INSERT INTO shop_users (username, password_hash, balance) VALUES ($1, $2, $3)
-   ON CONFLICT (username) DO NOTHING RETURNING id`,
+// A counter's window is live while it started less than the window's length ago; the database's
+// clock decides, so that every process agrees on when a window ends.
+const FIND_SIGN_IN = statement(
+  'shop_find_sign_in',
+  `SELECT u.id, u.password_hash,
+          fu.failures AS user_failures, fu.seconds_left AS user_seconds_left,
+          fa.failures AS address_failures, fa.seconds_left AS address_seconds_left
+   FROM (SELECT 1) AS one
+   LEFT JOIN shop_users u ON u.username = $1
+   LEFT JOIN (
+     SELECT failures,
+            $3::int - extract(epoch FROM now() - window_started_at)::float8 AS seconds_left
+     FROM shop_sign_in_failures
+     WHERE scope = 'user' AND key = $1
+       AND window_started_at > now() - make_interval(secs => $3::int)
+   ) fu ON true
+   LEFT JOIN (
+     SELECT failures,
+            $3::int - extract(epoch FROM now() - window_started_at)::float8 AS seconds_left
+     FROM shop_sign_in_failures
+     WHERE scope = 'address' AND key = $2
+       AND window_started_at > now() - make_interval(secs => $3::int)
+   ) fa ON true`,
+  { readOnly: true },
+);
+
+// Rows are upserted in the order listed, the username's before the address's, in every
+// statement here, so two of them never wait for each other's rows in opposite orders.
+const RECORD_SIGN_IN_FAILURE = statement(
+  'shop_record_sign_in_failure',
+  `INSERT INTO shop_sign_in_failures AS f (scope, key, failures, window_started_at)
+   VALUES ('user', $1, 1, now()), ('address', $2, 1, now())
+   ON CONFLICT (scope, key) DO UPDATE SET
+     failures = CASE WHEN f.window_started_at > now() - make_interval(secs => $3::int)
+                     THEN f.failures + 1 ELSE 1 END,
+     window_started_at = CASE WHEN f.window_started_at > now() - make_interval(secs => $3::int)
+                              THEN f.window_started_at ELSE now() END`,
+);
+
+const FORGET_SIGN_IN_FAILURES = statement(
+  'shop_forget_sign_in_failures',
+  `DELETE FROM shop_sign_in_failures WHERE scope = 'user' AND key = $1`,
+);
+
+const SWEEP_SIGN_IN_FAILURES = statement(
+  'shop_sweep_sign_in_failures',
+  `DELETE FROM shop_sign_in_failures WHERE ctid IN (
+     SELECT ctid FROM shop_sign_in_failures
+     WHERE window_started_at <= now() - make_interval(secs => $1::int) LIMIT $2
+   ) RETURNING 1`,
+);
+
+const INSERT_USER_COUNTED = statement(
+  'shop_insert_user_counted',
+  `WITH inserted AS (
+     INSERT INTO shop_users (username, password_hash, balance) VALUES ($1, $2, $3)
+     ON CONFLICT (username) DO NOTHING RETURNING id
+   ), counted AS (
+     INSERT INTO shop_sign_in_failures AS f (scope, key, failures, window_started_at)
+     SELECT 'address', $4, 1, now() FROM inserted
+     ON CONFLICT (scope, key) DO UPDATE SET
+       failures = CASE WHEN f.window_started_at > now() - make_interval(secs => $5::int)
+                       THEN f.failures + 1 ELSE 1 END,
+       window_started_at = CASE WHEN f.window_started_at > now() - make_interval(secs => $5::int)
+                                THEN f.window_started_at ELSE now() END
+   )
+   SELECT id FROM inserted`,
 );
 
 // Counterparties' names are scalar subqueries on the primary key, which PostgreSQL never turns

@@ -1,14 +1,23 @@
 // Owns the shop's HTTP surface under /api: the four endpoints, the {"errors": "..."} body for
-// every failure, and the contract's rule that the only statuses are 200, 400, 401 and 500.
+// every failure, and the contract's rule that the only statuses are 200, 400, 401 and 500 (and
+// 429 for a sign-in refused before its password is checked).
 
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AppError } from '../../platform/errors.ts';
+import { addTextBodyParser } from '../../platform/http/body.ts';
 import { errorHandler, type HttpFailure } from '../../platform/http/errors.ts';
 import { distinctHeader } from '../../platform/http/headers.ts';
 import { parseJsonKeepingFloats } from '../../platform/http/json.ts';
 import type { ShopAuth } from './shop.auth.ts';
-import { ITEMS, SHOP_BODY_LIMIT_BYTES } from './shop.catalog.ts';
+import {
+  AMOUNT_MAX,
+  IDEMPOTENCY_KEY_LENGTH_MAX,
+  ITEMS,
+  PASSWORD_LENGTH_MAX,
+  SHOP_BODY_LIMIT_BYTES,
+  USERNAME_LENGTH_MAX,
+} from './shop.catalog.ts';
 import { shopErrors } from './shop.errors.ts';
 import { parseCredentials, parseIdempotencyKey, parseSendCoin } from './shop.requests.ts';
 import { type ChangeResult, REPLAYED, type ShopService } from './shop.service.ts';
@@ -24,10 +33,12 @@ export interface ShopRoutesOptions {
 /**
  * The contract knows 400, 401 and 500 only: any other client error (a body too large, a wrong
  * content type, an unknown path) is a 400, and any server failure a 500 (with Retry-After kept
- * when the service is shutting down or a dependency is down).
+ * when the service is shutting down or a dependency is down). The one addition is 429, for a
+ * sign-in refused before any password check (too many failures, or a full hashing queue): a 400
+ * would tell a client its request was wrong and not to retry it, where Retry-After says when to.
  */
 export function shopStatus(status: number): number {
-  if (status === 401) return 401;
+  if (status === 401 || status === 429) return status;
   return status >= 500 ? 500 : 400;
 }
 
@@ -47,15 +58,43 @@ const errorsSchema = {
 
 const invalid = (message: string) => new AppError(shopErrors.INVALID_REQUEST, message);
 
-const bearer = [{ bearerAuth: [] }];
+// A Bearer token, or the browser's session cookie (see docs.ts); a change signed in by cookie
+// also needs the session's CSRF token.
+const signedIn: Record<string, string[]>[] = [{ bearerAuth: [] }, { sessionCookie: [] }];
+const signedInChange: Record<string, string[]>[] = [
+  { bearerAuth: [] },
+  { sessionCookie: [], csrfToken: [] },
+];
 const idempotencyHeader = {
   type: 'object',
   properties: {
     'idempotency-key': {
       type: 'string',
-      description: 'optional; a retry with the same key replays the first outcome',
+      minLength: 1,
+      maxLength: IDEMPOTENCY_KEY_LENGTH_MAX,
+      pattern: '^[\\x20-\\x7e]+$',
+      description: 'optional, printable ASCII; a retry with the same key replays the first outcome',
     },
   },
+} as const;
+// Names as shop.requests.ts takes them: no control characters, and no lone surrogate (it has no
+// UTF-8 form); lengths in characters (code points), as JSON Schema counts them.
+const username = {
+  type: 'string',
+  minLength: 1,
+  maxLength: USERNAME_LENGTH_MAX,
+  pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff]*$',
+} as const;
+const password = {
+  type: 'string',
+  minLength: 1,
+  maxLength: PASSWORD_LENGTH_MAX,
+  pattern: '^[^\\ud800-\\udfff]*$',
+} as const;
+const credentials = {
+  type: 'object',
+  properties: { username, password },
+  required: ['username', 'password'],
 } as const;
 
 const infoSchema = {
@@ -104,6 +143,17 @@ function responses(ok: object) {
     500: { description: 'internal error', ...errorsSchema },
   };
 }
+/** The sign-in routes' answers: those of every route, and 429 before any password check. */
+function signInResponses(ok: object) {
+  return {
+    ...responses(ok),
+    429: {
+      description:
+        'too many failed sign-ins for this username or from this address, or too many sign-ins waiting for a password check; Retry-After says in how many seconds to try again',
+      ...errorsSchema,
+    },
+  };
+}
 const empty = { description: 'done (empty body)', type: 'null' };
 /** How much of an unknown URL an error message repeats. */
 const URL_SHOWN_MAX = 200;
@@ -119,14 +169,15 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
   app.setValidatorCompiler(() => () => true);
   // JSON as JSON.parse reads it, but with the text of numbers written with a point or an
   // exponent kept, so that an amount like 2.9999999999999999 (a double rounds it to 3) is refused.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
-    if (text === '') return done(invalid('the body must not be empty'), undefined);
-    try {
-      done(null, parseJsonKeepingFloats(text as string));
-    } catch (error) {
-      done(invalid(`the body is not valid JSON: ${(error as Error).message}`), undefined);
-    }
+  // Its text is strict UTF-8, so that two names differing in bytes that are not UTF-8 never
+  // decode to the same account.
+  addTextBodyParser(app, 'application/json', {
+    read: (text) => {
+      if (text === '') throw invalid('the body must not be empty');
+      return parseJsonKeepingFloats(text);
+    },
+    refuse: (error) =>
+      error instanceof AppError ? error : invalid(`the body is not valid JSON: ${error.message}`),
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -147,18 +198,11 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
       schema: {
         summary: 'Log in; an unknown username is registered with 1000 coins',
         tags: ['shop'],
-        body: {
-          type: 'object',
-          properties: {
-            username: { type: 'string', minLength: 1, maxLength: 64 },
-            password: { type: 'string', minLength: 1, maxLength: 128 },
-          },
-          required: ['username', 'password'],
-        },
-        response: responses({ type: 'object', properties: { token: { type: 'string' } } }),
+        body: credentials,
+        response: signInResponses({ type: 'object', properties: { token: { type: 'string' } } }),
       },
     },
-    async (request) => ({ token: await auth.login(parseCredentials(request.body)) }),
+    async (request) => ({ token: await auth.login(parseCredentials(request.body), request.ip) }),
   );
 
   app.get(
@@ -167,7 +211,7 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
       schema: {
         summary: 'Coins, inventory and coin history',
         tags: ['shop'],
-        security: bearer,
+        security: signedIn,
         response: responses(infoSchema),
       },
     },
@@ -181,11 +225,14 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
       schema: {
         summary: 'Send coins to another user',
         tags: ['shop'],
-        security: bearer,
+        security: signedInChange,
         headers: idempotencyHeader,
         body: {
           type: 'object',
-          properties: { toUser: { type: 'string' }, amount: { type: 'integer', minimum: 1 } },
+          properties: {
+            toUser: username,
+            amount: { type: 'integer', minimum: 1, maximum: AMOUNT_MAX },
+          },
           required: ['toUser', 'amount'],
         },
         response: responses(empty),
@@ -206,7 +253,7 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
       schema: {
         summary: 'Buy one item of merch',
         tags: ['shop'],
-        security: bearer,
+        security: signedInChange,
         headers: idempotencyHeader,
         params: {
           type: 'object',
@@ -239,19 +286,15 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
       schema: {
         summary: 'Sign a browser in: sets the session cookie; an unknown username is registered',
         tags: ['session'],
-        body: {
-          type: 'object',
-          properties: { username: { type: 'string' }, password: { type: 'string' } },
-          required: ['username', 'password'],
-        },
-        response: responses({
+        body: credentials,
+        response: signInResponses({
           type: 'object',
           properties: { message: { type: 'string' }, csrf_token: { type: 'string' } },
         }),
       },
     },
     async (request, reply) => {
-      const user = await auth.verify(parseCredentials(request.body));
+      const user = await auth.verify(parseCredentials(request.body), request.ip);
       // Signing in again ends the session the browser had (a shared computer's previous user).
       for (const token of sessionTokens(request.headers.cookie)) await sessions.close(token);
       const session = await sessions.open(user.userId);
@@ -266,6 +309,7 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
       schema: {
         summary: 'The signed-in browser’s user and coins',
         tags: ['session'],
+        security: [{ sessionCookie: [] }],
         response: responses({
           type: 'object',
           properties: {

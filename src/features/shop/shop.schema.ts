@@ -148,3 +148,26 @@ export const shopSessions = pgTable(
     index('shop_sessions_user_id_created_at').on(t.userId, t.createdAt),
   ],
 );
+
+/**
+ * Failed sign-ins, counted per username (scope 'user') and per client address ('address', where
+ * registrations of new names count too), each in a fixed window that starts with its first
+ * failure: once a count reaches its limit, sign-ins are refused without hashing until the window
+ * ends. A successful sign-in deletes its username's row; rows of ended windows are swept.
+ */
+export const shopSignInFailures = pgTable(
+  'shop_sign_in_failures',
+  {
+    scope: text('scope').notNull(),
+    key: text('key').notNull(),
+    failures: integer('failures').notNull(),
+    windowStartedAt: timestamp('window_started_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.scope, t.key] }),
+    // The sweep finds the ended windows by their start.
+    index('shop_sign_in_failures_window_started_at').on(t.windowStartedAt),
+    check('shop_sign_in_failures_scope_known', sql`${t.scope} IN ('user', 'address')`),
+    check('shop_sign_in_failures_failures_positive', sql`${t.failures} > 0`),
+  ],
+);

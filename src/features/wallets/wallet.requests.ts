@@ -2,6 +2,7 @@
 // spellings, and the Idempotency-Key header. Every problem found is reported at once, as FastAPI
 // (pydantic) does, each with where it was (loc), a message and a type.
 import { AppError, type ErrorSpec } from '../../platform/errors.ts';
+import { isPlainObject } from '../../platform/http/json.ts';
 import { walletErrors } from './wallet.errors.ts';
 import { integerOfNumberText, JsonNumberText, MONEY_MAX } from './wallet.money.ts';
 
@@ -180,7 +181,9 @@ function pickFields<F extends Record<string, Spellings>>(
     issues.push({ loc: ['body'], msg: 'Field required', type: 'missing' });
     return null;
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+  // Only a JSON object has fields: a bare number is not one either, even one kept as its text
+  // (JsonNumberText, for `1e400` or `12345678901234567890`), whose own members are no fields.
+  if (!isPlainObject(body)) {
     issues.push({
       loc: ['body'],
       msg: 'Input should be a valid dictionary or object to extract fields from',

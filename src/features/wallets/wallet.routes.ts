@@ -1,10 +1,12 @@
 // Owns the wallets' HTTP surface under /api/v1: the five wallet endpoints, the assignment's
 // original POST /wallet, FastAPI-style error bodies, and bodies read as exact JSON.
 import type { FastifyInstance, FastifyReply, HTTPMethods } from 'fastify';
+import { ANY_CONTENT_TYPE, addTextBodyParser } from '../../platform/http/body.ts';
 import { errorHandler, type HttpFailure, reasonPhrase } from '../../platform/http/errors.ts';
 import { distinctHeader } from '../../platform/http/headers.ts';
-import { parseJsonExact } from './wallet.money.ts';
+import { MONEY_MAX, parseJsonExact } from './wallet.money.ts';
 import {
+  IDEMPOTENCY_KEY_LENGTH_MAX,
   OPERATIONS_PAGE,
   parseCreate,
   parseIdempotencyKey,
@@ -111,14 +113,49 @@ const detailList = {
   },
   required: ['detail'],
 } as const;
+/** Digits an amount written as a string may have, leading zeros included (as parseAmount reads). */
+const AMOUNT_TEXT_DIGITS_MAX = 64;
+
+/**
+ * A pattern of the decimal texts of 1 to `max`: an optional plus sign, leading zeros up to
+ * AMOUNT_TEXT_DIGITS_MAX digits in all, then any shorter number or, digit by digit, one below.
+ */
+function decimalsUpTo(max: bigint): string {
+  const digits = max.toString();
+  const shorter = `[1-9][0-9]{0,${digits.length - 2}}`;
+  const below = [...digits].flatMap((digit, i) => {
+    const low = i === 0 ? 1 : 0;
+    const high = Number(digit) - 1;
+    if (high < low) return [];
+    const rest = digits.length - i - 1;
+    return [`${digits.slice(0, i)}[${low}-${high}]${rest > 0 ? `[0-9]{${rest}}` : ''}`];
+  });
+  const zeros = AMOUNT_TEXT_DIGITS_MAX - digits.length;
+  return `^\\+?0{0,${zeros}}(?:${[shorter, ...below, digits].join('|')})$`;
+}
+
+const amount = {
+  description:
+    'exact integer of minor units, 1 to 2^63 − 1: a JSON integer, or a string of its digits',
+  anyOf: [
+    // OpenAPI 3.0's bound: below 2^63, which a double holds exactly (2^63 − 1 it cannot).
+    { type: 'integer', minimum: 1, maximum: 2 ** 63, exclusiveMaximum: true },
+    { type: 'string', pattern: decimalsUpTo(MONEY_MAX) },
+  ],
+} as const;
+const operationType = { type: 'string', enum: ['DEPOSIT', 'WITHDRAW'] } as const;
+/** Exactly one of two spellings of a field: both at once is refused, as is neither. */
+const oneSpelling = (a: string, b: string) => ({ oneOf: [{ required: [a] }, { required: [b] }] });
 const operationBody = {
   type: 'object',
   properties: {
-    operation_type: { type: 'string', enum: ['DEPOSIT', 'WITHDRAW'] },
-    operationType: { type: 'string', enum: ['DEPOSIT', 'WITHDRAW'], description: 'synonym' },
-    amount: { ...money, minimum: 1 },
+    operation_type: operationType,
+    operationType: { ...operationType, description: 'synonym' },
+    amount,
   },
   required: ['amount'],
+  additionalProperties: false,
+  allOf: [oneSpelling('operation_type', 'operationType')],
 } as const;
 const idempotencyHeader = {
   type: 'object',
@@ -126,8 +163,10 @@ const idempotencyHeader = {
     'idempotency-key': {
       type: 'string',
       minLength: 1,
-      maxLength: 255,
-      description: 'optional; a retry with the same key replays the first answer (200 or 409)',
+      maxLength: IDEMPOTENCY_KEY_LENGTH_MAX,
+      pattern: '^[\\x20-\\x7e]+$',
+      description:
+        'optional, printable ASCII; a retry with the same key replays the first answer (200 or 409)',
     },
   },
 } as const;
@@ -145,9 +184,12 @@ function responses(status: number, ok: object, errors: Record<number, string>) {
   return out;
 }
 
+/** Every route that reads a body refuses one beyond WALLET_BODY_LIMIT_BYTES. */
+const bodyErrors = { 413: `request body over ${WALLET_BODY_LIMIT_BYTES} bytes` };
 const operationErrors = {
   404: 'no such wallet',
   409: 'insufficient funds, balance limit, or the same Idempotency-Key still running',
+  ...bodyErrors,
   503: 'too many operations waiting for this wallet (Retry-After)',
 };
 
@@ -157,14 +199,10 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
   // wallet.requests.ts checks everything, with FastAPI's messages; the JSON schemas document it.
   app.setValidatorCompiler(() => () => true);
   // Read as JSON whatever the Content-Type says, so that no number ever passes through a double.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, text, done) => {
-    if (text === '') return done(null, undefined);
-    try {
-      done(null, parseJsonExact(text as string));
-    } catch (error) {
-      done(invalidJson(error as Error), undefined);
-    }
+  // Bytes that are not UTF-8 are not JSON text (RFC 8259): the same 422 json_invalid.
+  addTextBodyParser(app, ANY_CONTENT_TYPE, {
+    read: (text) => (text === '' ? undefined : parseJsonExact(text)),
+    refuse: invalidJson,
   });
   app.setNotFoundHandler((request, reply) => {
     request.log.info({ url: request.url }, 'no such route');
@@ -215,7 +253,7 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
       schema: {
         summary: 'Create a wallet with balance 0 (empty body or {})',
         tags: ['wallets'],
-        response: responses(201, walletSchema, {}),
+        response: responses(201, walletSchema, bodyErrors),
       },
     },
     async (request, reply) => {
@@ -309,6 +347,7 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
             walletId: uuid,
             valletId: { ...uuid, description: 'synonym' },
           },
+          allOf: [...operationBody.allOf, oneSpelling('walletId', 'valletId')],
         },
         response: responses(200, operationSchema, operationErrors),
       },
