@@ -23,6 +23,7 @@ export default defineConfig({
       layer('integration', ['test/integration/**/*.test.ts']),
       layer('faults', ['test/faults/**/*.test.ts']),
       layer('browser', ['test/browser/**/*.test.ts']),
+      layer('fuzz', ['test/fuzz/**/*.test.ts']),
       layer('scale', ['test/scale/**/*.test.ts']),
     ],
   },
