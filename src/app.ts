@@ -74,6 +74,10 @@ export async function buildApp(
       return reply.code(400).send(renderFor(request.url)(failure));
     },
     bodyLimit: HTTP_BODY_LIMIT_BYTES,
+    // request.ip: X-Forwarded-For's nearest untrusted hop when the peer is a trusted proxy.
+    ...(config.http.trustedProxies.length > 0
+      ? { trustProxy: [...config.http.trustedProxies] }
+      : {}),
     requestTimeout: config.http.requestTimeoutMs,
     // So that it bounds the whole request, body included, and fires on time (connections.ts).
     http: serverTimeouts(config.http.requestTimeoutMs),
@@ -230,7 +234,12 @@ function ownDatabase(config: Config, registry: Registry, app: FastifyInstance): 
 function scoringStoreFor(config: Config, registry: Registry, app: FastifyInstance): ScoringStore {
   const { scoring } = config;
   if (scoring.cacheUrl !== null && scoring.storeUrl !== null) {
-    app.log.info({ kind: 'redis' }, 'scoring store: Redis');
+    const deployment = (target: typeof scoring.storeUrl) =>
+      typeof target === 'string' ? 'server' : (target?.kind ?? 'server');
+    app.log.info(
+      { kind: 'redis', cache: deployment(scoring.cacheUrl), store: deployment(scoring.storeUrl) },
+      'scoring store: Redis',
+    );
     return createRedisStore({
       ...scoring,
       cacheUrl: scoring.cacheUrl,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { cases } from '../../test/support/cases.ts';
-import { ConfigError, EnvSchema, loadConfig } from './config.ts';
+import { ConfigError, EnvSchema, loadConfig, REDIS_ADDRESSES_MAX } from './config.ts';
 
 /** The ConfigError loadConfig throws for `env`; fails the test when it does not throw one. */
 function configError(env: Record<string, string | undefined>): ConfigError {
@@ -23,6 +23,7 @@ describe('loadConfig with an empty environment', () => {
       port: 8080,
       requestTimeoutMs: 30_000,
       connectionsMax: 10_000,
+      trustedProxies: [],
       shutdownTimeoutMs: 10_000,
     });
     expect(config.log.level).toBe('info');
@@ -118,6 +119,12 @@ describe('loadConfig rejects bad values with a ConfigError naming the variable',
       ['HTTP_REQUEST_TIMEOUT_MS', '999'],
       ['HTTP_CONNECTIONS_MAX', '0'],
       ['HTTP_CONNECTIONS_MAX', '1000001'],
+      ['HTTP_TRUSTED_PROXIES', 'haproxy'],
+      ['HTTP_TRUSTED_PROXIES', '10.0.0.0/33'],
+      ['HTTP_TRUSTED_PROXIES', '::1/129'],
+      ['HTTP_TRUSTED_PROXIES', '10.0.0.1,'],
+      ['HTTP_TRUSTED_PROXIES', '10.0.0.0/8/1'],
+      ['HTTP_TRUSTED_PROXIES', Array(65).fill('10.0.0.1').join(',')],
       ['SHUTDOWN_TIMEOUT_MS', '600001'],
       ['SCORING_CACHE_TTL_SECONDS', '0'],
       ['SCORING_STORE_RECONNECT_ATTEMPTS_MAX', '21'],
@@ -136,6 +143,13 @@ describe('loadConfig rejects bad values with a ConfigError naming the variable',
       expect(error.message).toMatch(new RegExp(`^invalid configuration:\\n  ${name} `));
     },
   );
+
+  test('HTTP_TRUSTED_PROXIES takes addresses and CIDR ranges of both families, trimmed', () => {
+    expect(
+      loadConfig({ HTTP_TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8,::1,fd00::/8' }).http
+        .trustedProxies,
+    ).toEqual(['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8']);
+  });
 
   test('names every bad variable at once', () => {
     const { message } = configError({ PORT: 'abc', LOG_LEVEL: 'loud', SCORING_SALT: 'fine' });
@@ -220,6 +234,124 @@ describe('loadConfig Redis roles', () => {
   );
 });
 
+describe('loadConfig Redis Cluster and Sentinel', () => {
+  test('REDIS_CLUSTER_NODES points both roles at the cluster, trimming spaces', () => {
+    const { scoring } = loadConfig({
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b:7001,[::1]:7002',
+    });
+    const cluster = {
+      kind: 'cluster',
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: 'redis-b', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+    };
+    expect(scoring.cacheUrl).toEqual(cluster);
+    expect(scoring.storeUrl).toEqual(cluster);
+  });
+
+  test('REDIS_SENTINELS with REDIS_SENTINEL_MASTER point both roles at the primary', () => {
+    const { scoring } = loadConfig({
+      REDIS_SENTINELS: 's1:26379,s2:26379',
+      REDIS_SENTINEL_MASTER: 'coinworks',
+    });
+    expect(scoring.storeUrl).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+      ],
+      masterName: 'coinworks',
+    });
+    expect(scoring.cacheUrl).toEqual(scoring.storeUrl);
+  });
+
+  test('a per-role URL still overrides that role (a disposable cache beside a cluster store)', () => {
+    const { scoring } = loadConfig({
+      REDIS_CLUSTER_NODES: 'n1:7000',
+      SCORING_CACHE_URL: 'redis://cache:6379',
+    });
+    expect(scoring.cacheUrl).toBe('redis://cache:6379');
+    expect(scoring.storeUrl).toEqual({ kind: 'cluster', nodes: [{ host: 'n1', port: 7000 }] });
+  });
+
+  cases(
+    'refuses two ways to reach Redis at once, naming both',
+    [
+      [
+        { REDIS_URL: 'redis://r:6379', REDIS_CLUSTER_NODES: 'n1:7000' },
+        'REDIS_URL and REDIS_CLUSTER_NODES',
+      ],
+      [
+        { REDIS_URL: 'redis://r:6379', REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_MASTER: 'm' },
+        'REDIS_URL and REDIS_SENTINELS',
+      ],
+      [
+        { REDIS_CLUSTER_NODES: 'n1:7000', REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_MASTER: 'm' },
+        'REDIS_CLUSTER_NODES and REDIS_SENTINELS',
+      ],
+    ] as const,
+    ([env, names]) => {
+      expect(configError(env).message).toBe(
+        `invalid configuration:\n  ${names} exclude each other: set one way to reach Redis`,
+      );
+    },
+  );
+
+  cases(
+    'refuses the Sentinels without the primary name, and the name without Sentinels',
+    [{ REDIS_SENTINELS: 's1:26379' }, { REDIS_SENTINEL_MASTER: 'coinworks' }],
+    (env) => {
+      expect(configError(env).message).toContain(
+        'REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together',
+      );
+    },
+  );
+
+  cases(
+    'refuses an address list entry that is not host:port, naming it',
+    [
+      ['REDIS_CLUSTER_NODES', 'n1:7000,n2', 'n2'],
+      ['REDIS_CLUSTER_NODES', 'n1:7000,,n2:7001', ''],
+      ['REDIS_CLUSTER_NODES', 'redis://n1:7000', 'redis://n1:7000'],
+      ['REDIS_CLUSTER_NODES', 'n1:0', 'n1:0'],
+      ['REDIS_CLUSTER_NODES', 'n1:65536', 'n1:65536'],
+      ['REDIS_SENTINELS', 'bad host:26379', 'bad host:26379'],
+      ['REDIS_SENTINELS', '::1:26379', '::1:26379'],
+    ] as const,
+    ([name, value, entry]) => {
+      const master = name === 'REDIS_SENTINELS' ? { REDIS_SENTINEL_MASTER: 'm' } : {};
+      expect(configError({ [name]: value, ...master }).message).toBe(
+        `invalid configuration:\n  ${name} entry ${JSON.stringify(entry)} is not host:port with a port of 1–65535`,
+      );
+    },
+  );
+
+  test('refuses a node listed twice, and more than REDIS_ADDRESSES_MAX nodes', () => {
+    expect(configError({ REDIS_CLUSTER_NODES: 'n1:7000,n1:7000' }).message).toContain(
+      'REDIS_CLUSTER_NODES lists n1:7000 twice',
+    );
+    const many = Array.from({ length: REDIS_ADDRESSES_MAX + 1 }, (_, i) => `n${i}:7000`);
+    expect(configError({ REDIS_CLUSTER_NODES: many.join(',') }).message).toContain(
+      `REDIS_CLUSTER_NODES lists ${REDIS_ADDRESSES_MAX + 1} addresses; at most ${REDIS_ADDRESSES_MAX}`,
+    );
+    expect(
+      loadConfig({ REDIS_CLUSTER_NODES: many.slice(1).join(',') }).scoring.storeUrl,
+    ).toMatchObject({ kind: 'cluster' });
+  });
+
+  cases(
+    'refuses a primary name Sentinel could not take',
+    ['my master', 'm'.repeat(65), 'a,b'],
+    (name) => {
+      expect(
+        configError({ REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_MASTER: name }).message,
+      ).toMatch(/^invalid configuration:\n {2}REDIS_SENTINEL_MASTER /);
+    },
+  );
+});
+
 describe('loadConfig breaker cooldowns', () => {
   test('refuses a ceiling below the first cooldown', () => {
     const { message } = configError({
@@ -290,6 +422,92 @@ describe('loadConfig database and shop settings', () => {
     expect(message).toContain('DATABASE_URL');
     expect(message).not.toContain('hunter2');
   });
+});
+
+describe('loadConfig pool mode and prepared statements', () => {
+  test('session mode with named prepared statements by default', () => {
+    expect(loadConfig({}).database).toMatchObject({
+      poolMode: 'session',
+      preparedStatements: true,
+    });
+  });
+
+  cases(
+    'prepared statements follow the pool mode unless set',
+    // DATABASE_POOL_MODE, DATABASE_PREPARED_STATEMENTS, then what the configuration says.
+    [
+      ['transaction', undefined, 'transaction', false],
+      ['transaction', '', 'transaction', false],
+      ['transaction', 'on', 'transaction', true],
+      ['session', 'off', 'session', false],
+      [undefined, 'off', 'session', false],
+      [undefined, 'on', 'session', true],
+    ] as const,
+    ([mode, prepared, poolMode, preparedStatements]) => {
+      const env = { DATABASE_POOL_MODE: mode, DATABASE_PREPARED_STATEMENTS: prepared };
+      expect(loadConfig(env).database).toMatchObject({ poolMode, preparedStatements });
+    },
+  );
+
+  cases(
+    'refuses other values, naming the allowed ones',
+    [
+      ['DATABASE_POOL_MODE', 'statement', 'session, transaction'],
+      ['DATABASE_POOL_MODE', 'Transaction', 'session, transaction'],
+      ['DATABASE_PREPARED_STATEMENTS', 'true', 'on, off'],
+      ['DATABASE_PREPARED_STATEMENTS', 'ON', 'on, off'],
+    ] as const,
+    ([name, value, allowed]) => {
+      expect(configError({ [name]: value }).message).toBe(
+        `invalid configuration:\n  ${name} must be one of ${allowed} (got ${JSON.stringify(value)})`,
+      );
+    },
+  );
+});
+
+describe('loadConfig sign-in limits', () => {
+  test('default to 10 failures per username and 100 per address in 15 minutes, 32 hashes queued', () => {
+    expect(loadConfig({}).shop).toMatchObject({
+      signInFailuresPerUser: 10,
+      signInFailuresPerAddress: 100,
+      signInWindowSeconds: 900,
+      passwordHashQueueMax: 32,
+    });
+  });
+
+  test('take the limits as set', () => {
+    const { shop } = loadConfig({
+      SHOP_SIGN_IN_FAILURES_PER_USER: '3',
+      SHOP_SIGN_IN_FAILURES_PER_ADDRESS: '1000',
+      SHOP_SIGN_IN_WINDOW_SECONDS: '60',
+      PASSWORD_HASH_QUEUE_MAX: '0',
+    });
+    expect(shop).toMatchObject({
+      signInFailuresPerUser: 3,
+      signInFailuresPerAddress: 1000,
+      signInWindowSeconds: 60,
+      passwordHashQueueMax: 0,
+    });
+  });
+
+  cases(
+    'rejects',
+    [
+      ['SHOP_SIGN_IN_FAILURES_PER_USER', '0'],
+      ['SHOP_SIGN_IN_FAILURES_PER_USER', 'ten'],
+      ['SHOP_SIGN_IN_FAILURES_PER_ADDRESS', '0'],
+      ['SHOP_SIGN_IN_FAILURES_PER_ADDRESS', '1000001'],
+      ['SHOP_SIGN_IN_WINDOW_SECONDS', '0'],
+      ['SHOP_SIGN_IN_WINDOW_SECONDS', '86401'],
+      ['PASSWORD_HASH_QUEUE_MAX', '-1'],
+      ['PASSWORD_HASH_QUEUE_MAX', '100001'],
+    ] as const,
+    ([name, value]) => {
+      expect(configError({ [name]: value }).message).toMatch(
+        new RegExp(`^invalid configuration:\\n  ${name} `),
+      );
+    },
+  );
 });
 
 describe('.env.example', () => {

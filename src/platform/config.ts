@@ -1,13 +1,23 @@
 // Owns the configuration contract: every environment variable the service reads, its default,
 // its limits, and the typed, frozen object the rest of the code receives.
+import { isIP } from 'node:net';
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
+import type { RedisAddress, RedisTarget } from './redis.ts';
 
 const millis = (fallback: number, minimum: number, maximum: number) =>
   Type.Integer({ default: fallback, minimum, maximum });
 const redisUrl = Type.Optional(
   Type.String({ pattern: '^rediss?://', description: 'redis:// or rediss:// URL' }),
 );
+// Checked entry by entry in toConfig, which names the entry it refuses.
+const redisAddressList = Type.Optional(Type.String({ description: 'host:port,host:port,…' }));
+
+/**
+ * Most addresses REDIS_CLUSTER_NODES or REDIS_SENTINELS may list: they are where discovery
+ * starts, not an inventory, and connecting may try each in turn for a connect timeout.
+ */
+export const REDIS_ADDRESSES_MAX = 16;
 
 // The schema is the single source of the variable names, defaults and bounds; README lists
 // the same names and a test keeps .env.example in step with it.
@@ -22,11 +32,23 @@ export const EnvSchema = Type.Object({
   HTTP_REQUEST_TIMEOUT_MS: millis(30_000, 1_000, 600_000),
   // Beyond it the server closes each new connection at once (Node's server.maxConnections).
   HTTP_CONNECTIONS_MAX: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000 }),
+  // Addresses (or CIDR ranges) of the load balancers whose X-Forwarded-For names the client;
+  // checked entry by entry in toConfig. Unset: the client is the socket's peer.
+  HTTP_TRUSTED_PROXIES: Type.Optional(
+    Type.String({ description: 'address or CIDR, comma-separated' }),
+  ),
   SHUTDOWN_TIMEOUT_MS: millis(10_000, 100, 600_000),
 
   REDIS_URL: redisUrl,
   SCORING_CACHE_URL: redisUrl,
   SCORING_STORE_URL: redisUrl,
+  // A Redis Cluster's seed nodes, or the Sentinels of a primary and its name; each excludes
+  // REDIS_URL and the other. The per-role URLs above still override a role.
+  REDIS_CLUSTER_NODES: redisAddressList,
+  REDIS_SENTINELS: redisAddressList,
+  REDIS_SENTINEL_MASTER: Type.Optional(
+    Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: '1–64 of A-Z a-z 0-9 . _ -' }),
+  ),
   REDIS_CONNECT_TIMEOUT_MS: millis(150, 10, 60_000),
   SCORING_KEY_PREFIX: Type.String({ default: '', maxLength: 64 }),
   SCORING_SALT: Type.String({ default: 'Otus' }),
@@ -48,6 +70,16 @@ export const EnvSchema = Type.Object({
   DATABASE_STATEMENT_TIMEOUT_MS: millis(5_000, 10, 600_000),
   DATABASE_IDLE_TIMEOUT_MS: millis(30_000, 100, 3_600_000),
   DATABASE_TRANSACTION_ATTEMPTS_MAX: Type.Integer({ default: 3, minimum: 1, maximum: 20 }),
+  // transaction: behind a transaction pooler (PgBouncer's pool_mode = transaction), which hands a
+  // server connection to another client after every transaction, so no session state may be kept.
+  DATABASE_POOL_MODE: Type.Union([Type.Literal('session'), Type.Literal('transaction')], {
+    default: 'session',
+  }),
+  // Unset: on in session mode, off in transaction mode (PgBouncer before 1.21, or without
+  // max_prepared_statements, sends a connection's named statements to other clients' servers).
+  DATABASE_PREPARED_STATEMENTS: Type.Optional(
+    Type.Union([Type.Literal('on'), Type.Literal('off')]),
+  ),
 
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'at least 32 characters' })),
   SHOP_TOKEN_TTL_SECONDS: Type.Integer({ default: 86_400, minimum: 60, maximum: 30 * 86_400 }),
@@ -84,9 +116,12 @@ export type LogLevel = Env['LOG_LEVEL'];
 export interface ScoringConfig {
   readonly salt: string;
   readonly adminSalt: string;
-  /** null: the in-process store serves the role. */
-  readonly cacheUrl: string | null;
-  readonly storeUrl: string | null;
+  /**
+   * Each role's Redis: a URL, or the Cluster or Sentinel deployment REDIS_CLUSTER_NODES or
+   * REDIS_SENTINELS name; null: the in-process store serves the role.
+   */
+  readonly cacheUrl: RedisTarget | null;
+  readonly storeUrl: RedisTarget | null;
   readonly keyPrefix: string;
   readonly cacheTtlSeconds: number;
   readonly cacheTimeoutMs: number;
@@ -107,6 +142,14 @@ export interface DatabaseConfig {
   readonly statementTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly transactionAttemptsMax: number;
+  /**
+   * What the server end of a connection is: a session of its own (PostgreSQL, or a pooler in
+   * session mode), or one lent for a transaction at a time (a transaction pooler), where nothing
+   * may outlive a transaction: no startup parameters, session settings or session locks.
+   */
+  readonly poolMode: 'session' | 'transaction';
+  /** Whether statements are prepared once per connection under their names. */
+  readonly preparedStatements: boolean;
 }
 
 export interface ShopConfig {
@@ -145,6 +188,11 @@ export interface Config {
     readonly requestTimeoutMs: number;
     /** Most connections the server holds at once, idle keep-alive ones included. */
     readonly connectionsMax: number;
+    /**
+     * Peers trusted to name the client in X-Forwarded-For (addresses or CIDR ranges); empty:
+     * none, the client address is the socket's. The sign-in limits count per client address.
+     */
+    readonly trustedProxies: readonly string[];
     readonly shutdownTimeoutMs: number;
   };
   readonly log: { readonly level: LogLevel };
@@ -224,8 +272,9 @@ function toConfig(env: Env): Config {
       'invalid configuration:\n  SCORING_CACHE_BREAKER_COOLDOWN_MAX_MS must be at least SCORING_CACHE_BREAKER_COOLDOWN_MS',
     );
   }
-  const cacheUrl = env.SCORING_CACHE_URL ?? env.REDIS_URL ?? null;
-  const storeUrl = env.SCORING_STORE_URL ?? env.REDIS_URL ?? null;
+  const sharedRedis = sharedRedisOf(env);
+  const cacheUrl = env.SCORING_CACHE_URL ?? sharedRedis;
+  const storeUrl = env.SCORING_STORE_URL ?? sharedRedis;
   if ((cacheUrl === null) !== (storeUrl === null)) {
     throw new ConfigError(
       'invalid configuration:\n  the scoring cache and store need Redis both or neither: set REDIS_URL, or both SCORING_CACHE_URL and SCORING_STORE_URL',
@@ -242,6 +291,7 @@ function toConfig(env: Env): Config {
       port: env.PORT,
       requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
       connectionsMax: env.HTTP_CONNECTIONS_MAX,
+      trustedProxies: trustedProxiesOf(env.HTTP_TRUSTED_PROXIES),
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     },
     log: { level: env.LOG_LEVEL },
@@ -269,6 +319,11 @@ function toConfig(env: Env): Config {
       statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
       idleTimeoutMs: env.DATABASE_IDLE_TIMEOUT_MS,
       transactionAttemptsMax: env.DATABASE_TRANSACTION_ATTEMPTS_MAX,
+      poolMode: env.DATABASE_POOL_MODE,
+      preparedStatements:
+        env.DATABASE_PREPARED_STATEMENTS === undefined
+          ? env.DATABASE_POOL_MODE === 'session'
+          : env.DATABASE_PREPARED_STATEMENTS === 'on',
     },
     shop: {
       jwtSecret: env.JWT_SECRET ?? null,
@@ -289,6 +344,89 @@ function toConfig(env: Env): Config {
       idempotencyTtlSeconds: env.WALLET_IDEMPOTENCY_TTL_SECONDS,
     },
   };
+}
+
+/** Most entries HTTP_TRUSTED_PROXIES may list. */
+export const TRUSTED_PROXIES_MAX = 64;
+
+/** HTTP_TRUSTED_PROXIES as a list: each entry an IPv4 or IPv6 address, with a prefix length or not. */
+function trustedProxiesOf(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const entries = value.split(',').map((entry) => entry.trim());
+  const fail = (why: string) => {
+    throw new ConfigError(`invalid configuration:\n  HTTP_TRUSTED_PROXIES ${why}`);
+  };
+  if (entries.length > TRUSTED_PROXIES_MAX) fail(`lists more than ${TRUSTED_PROXIES_MAX} entries`);
+  for (const entry of entries) {
+    const [address = '', bits, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const maxBits = family === 6 ? 128 : 32;
+    const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
+    if (family === 0 || !validBits || rest.length > 0) {
+      fail(`entry ${JSON.stringify(entry)} is not an IP address or CIDR range (e.g. 10.0.0.0/8)`);
+    }
+  }
+  return entries;
+}
+
+/** The Redis both roles use unless a per-role URL overrides it: REDIS_URL, a Cluster or Sentinels. */
+function sharedRedisOf(env: Env): RedisTarget | null {
+  const ways = (['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const).filter(
+    (name) => env[name] !== undefined,
+  );
+  if (ways.length > 1) {
+    throw new ConfigError(
+      `invalid configuration:\n  ${ways.join(' and ')} exclude each other: set one way to reach Redis`,
+    );
+  }
+  if ((env.REDIS_SENTINELS === undefined) !== (env.REDIS_SENTINEL_MASTER === undefined)) {
+    throw new ConfigError(
+      'invalid configuration:\n  REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together: the Sentinels, and the name they monitor the primary under',
+    );
+  }
+  if (env.REDIS_CLUSTER_NODES !== undefined) {
+    return {
+      kind: 'cluster',
+      nodes: redisAddresses('REDIS_CLUSTER_NODES', env.REDIS_CLUSTER_NODES),
+    };
+  }
+  if (env.REDIS_SENTINELS !== undefined && env.REDIS_SENTINEL_MASTER !== undefined) {
+    return {
+      kind: 'sentinel',
+      sentinels: redisAddresses('REDIS_SENTINELS', env.REDIS_SENTINELS),
+      masterName: env.REDIS_SENTINEL_MASTER,
+    };
+  }
+  return env.REDIS_URL ?? null;
+}
+
+// host:port, the host a name, an IPv4 address or an IPv6 address in brackets.
+const REDIS_ADDRESS =
+  /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)):(\d{1,5})$/;
+
+/** `host:port,host:port,…`, every entry checked; a refused one is named. */
+function redisAddresses(name: string, value: string): RedisAddress[] {
+  const entries = value.split(',').map((entry) => entry.trim());
+  if (entries.length > REDIS_ADDRESSES_MAX) {
+    throw new ConfigError(
+      `invalid configuration:\n  ${name} lists ${entries.length} addresses; at most ${REDIS_ADDRESSES_MAX}`,
+    );
+  }
+  const seen = new Set<string>();
+  return entries.map((entry) => {
+    const match = REDIS_ADDRESS.exec(entry);
+    const port = Number(match?.[3]);
+    if (!match || port < 1 || port > 65_535) {
+      throw new ConfigError(
+        `invalid configuration:\n  ${name} entry ${JSON.stringify(entry)} is not host:port with a port of 1–65535`,
+      );
+    }
+    if (seen.has(entry)) {
+      throw new ConfigError(`invalid configuration:\n  ${name} lists ${entry} twice`);
+    }
+    seen.add(entry);
+    return { host: (match[1] ?? match[2]) as string, port };
+  });
 }
 
 function deepFreeze<T>(value: T): T {

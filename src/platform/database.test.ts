@@ -5,6 +5,7 @@ import {
   sqlState,
   sweepInBatches,
   toSafeInteger,
+  transactionSettings,
   writeSlotsOf,
 } from './database.ts';
 
@@ -64,4 +65,21 @@ describe('sweepInBatches', () => {
     });
     expect(calls).toBe(100);
   });
+});
+
+describe('transactionSettings', () => {
+  test('sets both timeouts and the plan cache mode for the transaction only', () => {
+    expect(transactionSettings(750).split('; ')).toEqual([
+      'SET LOCAL statement_timeout = 750',
+      'SET LOCAL idle_in_transaction_session_timeout = 750',
+      'SET LOCAL plan_cache_mode = force_generic_plan',
+    ]);
+  });
+
+  test.each([1.5, -1, Number.NaN, Number.POSITIVE_INFINITY, '5; RESET ALL' as unknown as number])(
+    'refuses %s, as it is written into SQL text',
+    (value) => {
+      expect(() => transactionSettings(value)).toThrow(RangeError);
+    },
+  );
 });

@@ -4,19 +4,10 @@
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 import { FaultProxy } from '../support/fault-proxy.ts';
-import { interestsRequest, scoreRequest } from '../support/scoring.ts';
+import { asEnv, interestsRequest, OUTAGE_LIMITS, scoreRequest } from '../support/scoring.ts';
 import { adminRedis, describeWithRedis, redisUrl, uniquePrefix } from '../support/servers.ts';
 
-const LIMITS = {
-  REDIS_CONNECT_TIMEOUT_MS: 100,
-  SCORING_CACHE_TIMEOUT_MS: 50,
-  SCORING_CACHE_BREAKER_COOLDOWN_MS: 50,
-  SCORING_CACHE_BREAKER_COOLDOWN_MAX_MS: 200,
-  SCORING_STORE_TIMEOUT_MS: 100,
-  SCORING_STORE_RECONNECT_ATTEMPTS_MAX: 4,
-  SCORING_STORE_BACKOFF_MS: 10,
-  SCORING_STORE_BUDGET_MS: 800,
-};
+const LIMITS = { ...OUTAGE_LIMITS, SCORING_STORE_RECONNECT_ATTEMPTS_MAX: 4 };
 /** Slack for scheduling on a busy 2-core machine, added to every time bound below. */
 const SLACK_MS = 150;
 /** How long a recovering dependency may take to be used again: the breaker's longest cooldown. */
@@ -41,7 +32,7 @@ describeWithRedis('scoring with Redis failing', () => {
     storeProxy = await FaultProxy.start(redisUrl as string);
     await redis.set(`${prefix}i:1`, '["books"]');
     t = await buildTestApp({
-      ...Object.fromEntries(Object.entries(LIMITS).map(([k, v]) => [k, String(v)])),
+      ...asEnv(LIMITS),
       SCORING_CACHE_URL: cacheProxy.url(),
       SCORING_STORE_URL: storeProxy.url(),
       SCORING_KEY_PREFIX: prefix,

@@ -274,6 +274,34 @@ describe('the address limit', { timeout: TEST_TIMEOUT_MS }, () => {
     expectStatus(await register('198.51.100.4'), 200);
     expectRefused(await register('::FFFF:198.51.100.4'), ADDRESS_LIMIT);
   });
+
+  test('behind a proxy in HTTP_TRUSTED_PROXIES the client is the X-Forwarded-For hop; otherwise the peer', async () => {
+    const balancer = '10.1.2.3';
+    const behind = (target: FastifyInstance, client: string) =>
+      target.inject({
+        method: 'POST',
+        url: '/api/auth',
+        remoteAddress: balancer,
+        headers: {
+          'content-type': 'application/json',
+          'x-forwarded-for': `203.0.113.9, ${client}`,
+        },
+        payload: JSON.stringify({ username: uniqueName(), password: 'pw' }),
+      });
+    const limits = { SHOP_SIGN_IN_FAILURES_PER_ADDRESS: '2' };
+    const { app: trusting } = await buildTestApp({ ...limits, HTTP_TRUSTED_PROXIES: '10.0.0.0/8' });
+    expectStatus(await behind(trusting, '198.51.100.7'), 200);
+    expectStatus(await behind(trusting, '198.51.100.7'), 200);
+    expectRefused(await behind(trusting, '198.51.100.7'), ADDRESS_LIMIT);
+    // Another client behind the same balancer has a budget of its own.
+    expectStatus(await behind(trusting, '198.51.100.8'), 200);
+
+    // Unset, the header is not believed: every client behind the balancer is the balancer.
+    const { app: plain } = await buildTestApp(limits);
+    expectStatus(await behind(plain, '198.51.100.7'), 200);
+    expectStatus(await behind(plain, '198.51.100.8'), 200);
+    expectRefused(await behind(plain, '198.51.100.9'), ADDRESS_LIMIT);
+  });
 });
 
 test('the OpenAPI document lists the 429 of both sign-in routes', async () => {

@@ -1,23 +1,16 @@
 // The scoring API on the real Redis: the cache's key layout and TTL, interoperability with other
 // implementations, one round trip for interests, and the import command.
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, expect, test } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app.ts';
-import { interestsRequest, scoreRequest } from '../support/scoring.ts';
+import { documentedKey, interestsRequest, scoreRequest } from '../support/scoring.ts';
 import { adminRedis, describeWithRedis, redisUrl, uniquePrefix } from '../support/servers.ts';
 
 const run = promisify(execFile);
-
-/** The documented layout, computed here independently of the service's code. */
-function documentedKey(parts: string[]): string {
-  const encoded = parts.map((p) => `${Buffer.byteLength(p)}:${p},`).join('');
-  return `uid:${createHash('sha256').update(encoded).digest('hex')}`;
-}
 
 describeWithRedis('scoring on the real Redis', () => {
   const prefix = uniquePrefix();

@@ -1,8 +1,10 @@
-// Several service processes behind a real HAProxy, on one PostgreSQL database: a user, a token, a
-// browser session, an idempotency key and a wallet work whichever process a request reaches, the
-// invariants hold under a load spread over the processes, and a process killed with SIGKILL
-// mid-load loses nothing it acknowledged, is taken out by HAProxy's health checks and rejoins once
-// restarted.
+// Two service processes behind a real HAProxy, in two topologies: on PostgreSQL and one Redis
+// server directly, and through PgBouncer in transaction mode on a 3-master Redis Cluster. In each,
+// a user, a token, a browser session, an idempotency key, a wallet, a cached score and interests
+// work whichever process a request reaches, the invariants hold under a load spread over the
+// processes, and a process killed with SIGKILL mid-load loses nothing it acknowledged, is taken
+// out by HAProxy's health checks and rejoins once restarted.
+import { type Cluster, Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { START_COINS } from '../../src/features/shop/shop.catalog.ts';
@@ -10,28 +12,96 @@ import { TEST_JWT_SECRET } from '../support/app.ts';
 import { ownPostgresDatabase } from '../support/database.ts';
 import { enginesMissing } from '../support/engines.ts';
 import { type Haproxy, startHaproxy } from '../support/haproxy.ts';
+import { startPgbouncer } from '../support/pgbouncer.ts';
 import { startService } from '../support/processes.ts';
+import { startRedisCluster } from '../support/redis-cluster.ts';
+import { documentedKey, interestsRequest, scoreRequest } from '../support/scoring.ts';
+import { redisUrl, uniquePrefix } from '../support/servers.ts';
 import { uniqueName } from '../support/shop.ts';
 import { socketSender, walletClient } from '../support/wallets.ts';
 
-/** HAProxy's port, then one port per service process. */
-const BALANCER_PORT = 18800;
-const SERVICE_PORTS = [18801, 18802] as const;
 /** Longest a state change of HAProxy's checks may take here: its checks, plus slack. */
 const STATE_CHANGE_MS = 5_000;
+/** Longest the engines of a topology may take to start (a cluster's nodes agreeing on slots). */
+const ENGINES_START_MS = 60_000;
 
-const describeScale = describe.skipIf(enginesMissing('haproxy'));
+/** What the service processes of a topology are pointed at, and how to inspect and stop it. */
+interface Engines {
+  readonly env: Readonly<Record<string, string>>;
+  /** A client of the topology's Redis for arranging and reading keys directly. */
+  readonly redis: Redis | Cluster;
+  stop(): Promise<void>;
+}
 
-describeScale('two service processes behind HAProxy', () => {
+interface Topology {
+  readonly name: string;
+  /** HAProxy's port, then one port per service process. */
+  readonly balancerPort: number;
+  readonly servicePorts: readonly [number, number];
+  readonly engines: (databaseUrl: string) => Promise<Engines>;
+}
+
+const TOPOLOGIES: readonly Topology[] = [
+  {
+    name: 'on PostgreSQL and one Redis server, directly',
+    balancerPort: 18800,
+    servicePorts: [18801, 18802],
+    engines: async (databaseUrl) => {
+      const redis = new Redis(redisUrl ?? '', { maxRetriesPerRequest: 1 });
+      return {
+        env: { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl ?? '' },
+        redis,
+        stop: async () => redis.disconnect(),
+      };
+    },
+  },
+  {
+    name: 'through PgBouncer in transaction mode, on a 3-master Redis Cluster',
+    balancerPort: 18810,
+    servicePorts: [18811, 18812],
+    engines: async (databaseUrl) => {
+      const pgbouncer = await startPgbouncer(18620, databaseUrl);
+      const cluster = await startRedisCluster([
+        { port: 18720, busPort: 18723 },
+        { port: 18721, busPort: 18724 },
+        { port: 18722, busPort: 18725 },
+      ]);
+      return {
+        env: {
+          DATABASE_URL: pgbouncer.url(new URL(databaseUrl).pathname.slice(1)),
+          DATABASE_POOL_MODE: 'transaction',
+          REDIS_CLUSTER_NODES: cluster.seeds,
+        },
+        redis: cluster.admin(),
+        stop: async () => {
+          await cluster.stop();
+          await pgbouncer.stop();
+        },
+      };
+    },
+  },
+];
+
+const describeScale = describe.skipIf(
+  redisUrl === null || enginesMissing('haproxy', 'pgbouncer', 'redis-server'),
+);
+
+describeScale.each(TOPOLOGIES)('two service processes behind HAProxy, $name', (topology) => {
+  const { balancerPort, servicePorts: SERVICE_PORTS } = topology;
   const database = ownPostgresDatabase();
+  const prefix = uniquePrefix();
   const processes: (ReturnType<typeof startService> | null)[] = [null, null];
+  let engines: Engines;
   let balancer: Haproxy;
   let sql: pg.Pool;
 
   const start = async (index: number) => {
     const service = startService(
       {
-        DATABASE_URL: database.url,
+        ...engines.env,
+        SCORING_KEY_PREFIX: prefix,
+        // HAProxy, on loopback, names each client in X-Forwarded-For.
+        HTTP_TRUSTED_PROXIES: '127.0.0.1',
         JWT_SECRET: TEST_JWT_SECRET,
         HOST: '127.0.0.1',
         PORT: String(SERVICE_PORTS[index]),
@@ -47,18 +117,25 @@ describeScale('two service processes behind HAProxy', () => {
 
   beforeAll(async () => {
     sql = new pg.Pool({ connectionString: database.url, max: 2 });
+    engines = await topology.engines(database.url);
     await Promise.all(SERVICE_PORTS.map((_, index) => start(index)));
     balancer = await startHaproxy(
-      BALANCER_PORT,
+      balancerPort,
       SERVICE_PORTS.map((port, index) => ({ name: `s${index}`, port })),
     );
     await untilStates({ s0: 'UP', s1: 'UP' });
-  });
+  }, ENGINES_START_MS);
 
   afterAll(async () => {
     await balancer?.stop();
     for (const service of processes) service?.child.kill('SIGKILL');
     await sql?.end();
+    if (engines) {
+      const keys = await engines.redis.keys(`${prefix}*`).catch(() => []);
+      // One key per call: on a cluster a DEL of keys in several slots is refused.
+      await Promise.all(keys.map((key) => engines.redis.del(key)));
+      await engines.stop();
+    }
   });
 
   async function untilStates(expected: Record<string, string>) {
@@ -76,6 +153,48 @@ describeScale('two service processes behind HAProxy', () => {
   const direct = (index: number, path: string, init: RequestInit = {}) =>
     fetch(`http://127.0.0.1:${SERVICE_PORTS[index]}${path}`, init);
   const json = { 'content-type': 'application/json' };
+
+  test('scoring: a score one process cached is read by the other; interests of ids in every slot', async () => {
+    const post = async (index: number, body: object) => {
+      const response = await direct(index, '/method', {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, json: (await response.json()) as { response?: unknown } };
+    };
+    const args = { phone: '79175002040', email: `lb@${topology.balancerPort}` };
+    expect(await post(0, scoreRequest(args))).toEqual({
+      status: 200,
+      json: { code: 200, response: { score: 3 } },
+    });
+    const key = prefix + documentedKey(['', '', args.phone, '', args.email, '']);
+    expect(await engines.redis.get(key)).toBe('3');
+    // Seen as a hit by the other process, which counts it in its own metrics.
+    expect((await post(1, scoreRequest(args))).json.response).toEqual({ score: 3 });
+    const metrics = await (await direct(1, '/metrics')).text();
+    expect(metrics).toMatch(
+      /scoring_store_operations_total\{[^}]*op="get"[^}]*outcome="hit"[^}]*\} [1-9]/,
+    );
+
+    // 60 ids spread over every master of a cluster; a third missing.
+    const ids = Array.from({ length: 60 }, (_, i) => 5_000 + i);
+    const written = (id: number) => [`topic-${id}`];
+    await Promise.all(
+      ids
+        .filter((id) => id % 3 !== 0)
+        .map((id) => engines.redis.set(`${prefix}i:${id}`, JSON.stringify(written(id)))),
+    );
+    const expected = Object.fromEntries(
+      ids.map((id) => [String(id), id % 3 !== 0 ? written(id) : []]),
+    );
+    for (const index of [0, 1]) {
+      expect(await post(index, interestsRequest({ client_ids: ids }))).toEqual({
+        status: 200,
+        json: { code: 200, response: expected },
+      });
+    }
+  });
 
   test('a token, a session cookie and a wallet made through one process work on the other', async () => {
     const username = uniqueName('lb');

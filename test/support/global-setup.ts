@@ -1,10 +1,10 @@
 // Finds the real servers the integration and fault tests need, once per run, and migrates the
 // template database that each PostgreSQL-bound test file clones. Missing servers skip those tests
 // with a visible reason, except under CI=true, where they fail the run instead.
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { createMigratedTemplate, dropDatabase, templateDatabaseOf } from './postgres-admin.ts';
+import { answersPing } from './redis-server.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,26 +18,6 @@ declare module 'vitest' {
 }
 
 const PROBE_TIMEOUT_MS = 1_000;
-
-async function reachableRedis(url: string): Promise<boolean> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: PROBE_TIMEOUT_MS,
-    commandTimeout: PROBE_TIMEOUT_MS,
-    retryStrategy: () => null,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-  });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
 
 async function reachablePostgres(url: string): Promise<boolean> {
   const client = new pg.Client({
@@ -73,7 +53,12 @@ function found(up: boolean, server: string, url: string, variable: string): bool
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const redisUrl = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
-  const redisUp = found(await reachableRedis(redisUrl), 'Redis', redisUrl, 'TEST_REDIS_URL');
+  const redisUp = found(
+    await answersPing(redisUrl, PROBE_TIMEOUT_MS),
+    'Redis',
+    redisUrl,
+    'TEST_REDIS_URL',
+  );
   project.provide('redisUrl', redisUp ? redisUrl : null);
 
   const postgresUrl = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';

@@ -34,6 +34,8 @@ defaults
   # (it may have been applied), so its client sees the 502 and decides.
   retries 2
   option redispatch
+  # The client's address, for the sign-in limits (the service trusts it with HTTP_TRUSTED_PROXIES).
+  option forwardfor
 
 frontend api
   bind 127.0.0.1:${port}

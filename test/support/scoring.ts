@@ -1,4 +1,7 @@
-// Builds scoring API requests the way a real client does, with valid tokens by default.
+// Builds scoring API requests the way a real client does, with valid tokens by default; the
+// cache's documented key layout, computed independently of the service's code; and the short
+// limits the outage tests (fault proxies, a Cluster master down, a Sentinel failover) run under.
+import { createHash } from 'node:crypto';
 import { adminToken, userToken } from '../../src/features/scoring/scoring.auth.ts';
 
 export const SALT = 'Otus';
@@ -33,3 +36,28 @@ export function interestsRequest(args: unknown): Envelope {
     arguments: args,
   });
 }
+
+/** The cache key the README documents for a score's fields, without the key prefix. */
+export function documentedKey(parts: readonly string[]): string {
+  const encoded = parts.map((p) => `${Buffer.byteLength(p)}:${p},`).join('');
+  return `uid:${createHash('sha256').update(encoded).digest('hex')}`;
+}
+
+/**
+ * Limits short enough that an outage is seen within a test: a command times out in tens of ms
+ * and interests give up within SCORING_STORE_BUDGET_MS.
+ */
+export const OUTAGE_LIMITS = {
+  REDIS_CONNECT_TIMEOUT_MS: 100,
+  SCORING_CACHE_TIMEOUT_MS: 50,
+  SCORING_CACHE_BREAKER_COOLDOWN_MS: 50,
+  SCORING_CACHE_BREAKER_COOLDOWN_MAX_MS: 200,
+  SCORING_STORE_TIMEOUT_MS: 100,
+  SCORING_STORE_RECONNECT_ATTEMPTS_MAX: 3,
+  SCORING_STORE_BACKOFF_MS: 10,
+  SCORING_STORE_BUDGET_MS: 800,
+} as const;
+
+/** Numeric settings as the environment holds them. */
+export const asEnv = (settings: Readonly<Record<string, number>>): Record<string, string> =>
+  Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, String(v)]));
