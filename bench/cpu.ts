@@ -113,11 +113,15 @@ function machineBusyTicks(): number {
   }
 }
 
-export function cpuSnapshot(servicePid: number | undefined, database: string): CpuSnapshot {
+/** `servicePids`: the processes of the service measured (two behind a load balancer), summed. */
+export function cpuSnapshot(servicePids: readonly number[], database: string): CpuSnapshot {
   const usage = process.cpuUsage();
+  const service = servicePids
+    .map(processTicks)
+    .reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }), NO_TICKS);
   return {
     at: performance.now(),
-    service: servicePid === undefined ? NO_TICKS : processTicks(servicePid),
+    service,
     postgres: postgresTicks(database),
     machineBusy: machineBusyTicks(),
     benchMicros: usage.user + usage.system,

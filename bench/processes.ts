@@ -29,6 +29,8 @@ export interface ServerProcess {
   /** http://127.0.0.1:<port>, without a trailing slash. */
   readonly url: string;
   readonly pid: number | undefined;
+  /** The processes that serve it (this one, or those behind a load balancer), for CPU figures. */
+  readonly pids: readonly number[];
   /** The last lines the process wrote, for error messages. */
   output(): string;
   /** Lines written since the start, a rough count of warnings logged under load. */
@@ -98,6 +100,7 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
     name: spec.name,
     url,
     pid: child.pid,
+    pids: child.pid === undefined ? [] : [child.pid],
     output,
     get linesWritten() {
       return linesWritten;

@@ -21,6 +21,7 @@ import {
 } from './database.ts';
 import { walDevice } from './disk.ts';
 import { HarnessError, REPO_ROOT, type ServerProcess, startServer } from './processes.ts';
+import { renderScale, SCALE_SCENARIOS, scaleNeeds, startBalanced, startPooled } from './scale.ts';
 import {
   type BenchContext,
   distinctBodiesBuilt,
@@ -80,18 +81,30 @@ const OPTION_LIMITS: Readonly<Record<NumericOption, readonly [string, number, nu
   stepSeconds: ['step-seconds', 1, 60, '5'],
 };
 
-const ALL_SCENARIOS: readonly Scenario[] = [...SCENARIOS, ...SHOP_SCENARIOS, ...WALLET_SCENARIOS];
+/** What a run without --only measures: all but scale-out, which needs HAProxy and PgBouncer. */
+const DEFAULT_SCENARIOS: readonly Scenario[] = [
+  ...SCENARIOS,
+  ...SHOP_SCENARIOS,
+  ...WALLET_SCENARIOS,
+];
+const ALL_SCENARIOS: readonly Scenario[] = [...DEFAULT_SCENARIOS, ...SCALE_SCENARIOS];
 /** The scenarios whose servers work on the bench database: their CPU is shown per request. */
-const DATABASE_SCENARIOS: readonly Scenario[] = [...SHOP_SCENARIOS, ...WALLET_SCENARIOS];
+const DATABASE_SCENARIOS: readonly Scenario[] = [
+  ...SHOP_SCENARIOS,
+  ...WALLET_SCENARIOS,
+  ...SCALE_SCENARIOS,
+];
 /** Names --only accepts besides the scenarios' own. */
 const GROUPS: Readonly<Record<string, readonly string[]>> = {
   scoring: SCENARIOS.map((s) => s.name),
   shop: [...SHOP_SCENARIOS.map((s) => s.name), SLI_NAME],
   wallets: WALLET_SCENARIOS.map((s) => s.name),
+  // Each mode with the direct single-process load it is compared with.
+  scale: [...new Set(SCALE_SCENARIOS.flatMap((s) => [s.baseline, s.name]))],
 };
 const USAGE =
   'usage: npm run bench -- [--duration S] [--runs N] [--connections C] [--warmup S] ' +
-  '[--sli-seconds S] [--step-seconds S] [--only scoring|shop|shop-sli|wallets|<scenario>,...]';
+  '[--sli-seconds S] [--step-seconds S] [--only scoring|shop|shop-sli|wallets|scale|<scenario>,...]';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
 // The service reads these too (the children inherit the environment), so the targets follow them.
@@ -231,7 +244,7 @@ function parseOptions(argv: readonly string[]): Options {
 
 /** The scenarios --only asks for, with the hello baseline always first; and whether the SLI runs. */
 function selection(options: Options): { scenarios: readonly Scenario[]; sli: boolean } {
-  if (options.only === null) return { scenarios: ALL_SCENARIOS, sli: true };
+  if (options.only === null) return { scenarios: DEFAULT_SCENARIOS, sli: true };
   const names = new Set(options.only.flatMap((name) => GROUPS[name] ?? [name]));
   names.add('hello');
   return { scenarios: ALL_SCENARIOS.filter((s) => names.has(s.name)), sli: names.has(SLI_NAME) };
@@ -394,9 +407,9 @@ async function measure(
   const counted = scenario.server !== 'hello';
   const before = counted ? await storeOperations(baseUrl) : {};
   const server = servers[scenario.server];
-  const cpuBefore = cpuSnapshot(server?.pid, BENCH_DATABASE);
+  const cpuBefore = cpuSnapshot(server?.pids ?? [], BENCH_DATABASE);
   const result = await loadOnce(baseUrl, plan, options.duration, options, scenario.connections);
-  const cpu = cpuShares(cpuBefore, cpuSnapshot(server?.pid, BENCH_DATABASE));
+  const cpu = cpuShares(cpuBefore, cpuSnapshot(server?.pids ?? [], BENCH_DATABASE));
   const after = counted ? await storeOperations(baseUrl) : {};
   const operations: Record<string, number> = {};
   for (const [key, value] of Object.entries(after)) {
@@ -798,6 +811,18 @@ async function startServers(
     servers[name] = server;
     log(`bench: ${name} (pid ${server.pid}) at ${server.url}`);
   }
+  const env = serviceEnv(REDIS_URL);
+  const scaled = [
+    ['balanced', () => startBalanced(env, startServer, SERVER_START_TIMEOUT_MS)],
+    ['pooled', () => startPooled(env, database.url, startServer, SERVER_START_TIMEOUT_MS)],
+  ] as const;
+  for (const [name, start] of scaled) {
+    if (!needed.has(name)) continue;
+    const server = await start();
+    state.servers.push(server);
+    servers[name] = server;
+    log(`bench: ${name} (pids ${server.pids.join(', ')}) at ${server.url}`);
+  }
   return servers;
 }
 
@@ -844,6 +869,8 @@ function printReport(
   out(renderTable(rows));
   const databaseCpu = renderDatabaseCpu(measurements);
   if (databaseCpu) out(`\n${databaseCpu}`);
+  const scale = renderScale(measurements);
+  if (scale) out(`\n${scale}`);
   const loadReports = renderLoadReports(measurements);
   if (loadReports) out(`\n${loadReports}`);
   if (sliRuns.length > 0) out(`\n${renderSli(sliRuns)}`);
@@ -930,7 +957,7 @@ async function main(): Promise<number> {
     const jwtSecret = benchJwtSecret();
 
     const all = await startServers(state.proxy, needed, { url: databaseUrl, jwtSecret });
-    if (all.shop) {
+    if (all.shop || scenarios.some(scaleNeeds('shop'))) {
       // After the start: the service creates its tables on the way up.
       fixture = await seedShop(databaseUrl, jwtSecret);
       const t = fixture.timingsMs;
@@ -939,7 +966,7 @@ async function main(): Promise<number> {
           `insert ${Math.round(t.insert)} ms, tokens ${Math.round(t.tokens)} ms)`,
       );
     }
-    if (all.wallets) {
+    if (all.wallets || scenarios.some(scaleNeeds('wallets'))) {
       // After the start, as for the shop; only the wallets, whatever else the database serves.
       wallets = await seedWallets(databaseUrl);
       log(
@@ -978,7 +1005,7 @@ async function main(): Promise<number> {
           await runSli({
             run,
             baseUrl: all.shop.url,
-            servicePid: all.shop.pid,
+            servicePids: all.shop.pids,
             database: BENCH_DATABASE,
             walDevice: await walDevice(fixture.databaseUrl),
             fixture,

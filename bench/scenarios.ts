@@ -40,7 +40,15 @@ export const SEEDED_INTERESTS: Readonly<Record<string, readonly string[]>> = Obj
   ]),
 );
 
-export type ServerName = 'hello' | 'service' | 'proxied' | 'shop' | 'wallets';
+export type ServerName =
+  | 'hello'
+  | 'service'
+  | 'proxied'
+  | 'shop'
+  | 'wallets'
+  // Scale-out (bench/scale.ts): processes behind HAProxy, and one through PgBouncer.
+  | 'balanced'
+  | 'pooled';
 
 export interface BenchContext {
   /** Base URLs, http://127.0.0.1:<port>, of the servers this bench started (--only skips some). */

@@ -201,7 +201,7 @@ export interface SliOptions {
   readonly run: number;
   readonly baseUrl: string;
   /** The shop server's process, for its CPU time. */
-  readonly servicePid: number | undefined;
+  readonly servicePids: readonly number[];
   /** The bench database, whose PostgreSQL backends count as the service's database work. */
   readonly database: string;
   /** /proc/diskstats' name for the device of PostgreSQL's WAL (walDevice), or null. */
@@ -224,7 +224,7 @@ export async function runSli(options: SliOptions): Promise<SliRun> {
   });
   const step = async (rate: number, seconds: number): Promise<SliStep> => {
     const metricsBefore = await scrape(options.baseUrl);
-    const before = cpuSnapshot(options.servicePid, options.database);
+    const before = cpuSnapshot(options.servicePids, options.database);
     const diskStall = watchDisk(options.walDevice);
     const result = await runOpenLoop({
       ratePerSecond: rate,
@@ -234,7 +234,7 @@ export async function runSli(options: SliOptions): Promise<SliRun> {
       inFlightMax: IN_FLIGHT_MAX,
       drainTimeoutMs: DRAIN_TIMEOUT_MS,
     });
-    const cpu = cpuShares(before, cpuSnapshot(options.servicePid, options.database));
+    const cpu = cpuShares(before, cpuSnapshot(options.servicePids, options.database));
     const diskStallMs = diskStall();
     const judged = judgeStep(result);
     const s: SliStep = {

@@ -336,7 +336,8 @@ function audit(
 function observeWallets(options: { readonly operations: boolean; readonly batches: boolean }) {
   return async (ctx: BenchContext) => {
     const fixture = fixtureOf(ctx);
-    const url = urlOf(ctx, 'wallets');
+    // Batches are one process's counters: read from the single wallets server only.
+    const url = options.batches ? urlOf(ctx, 'wallets') : '';
     const before = await readLedger(fixture);
     const batchesBefore = options.batches ? batchHistogram(await serviceMetrics(url)) : null;
     return async (load: LoadCounts): Promise<LoadReport> => {
