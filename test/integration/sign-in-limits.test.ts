@@ -149,7 +149,7 @@ describeWithPostgres('sign-in limits on PostgreSQL', () => {
 
   test(
     "a flood of wrong passwords and new names leaves another client's sign-in within 3× its idle latency",
-    async () => {
+    async ({ annotate }) => {
       // Every sign-in of the victim pays a hash (nothing is remembered), and the flood is not
       // stopped by the failure limits: only the hashing queue's fairness keeps the victim fast.
       const { app } = await buildTestApp({
@@ -220,6 +220,11 @@ describeWithPostgres('sign-in limits on PostgreSQL', () => {
       expect(statuses.get(401) ?? 0, JSON.stringify(summary)).toBeGreaterThan(flooded.length);
       expect(statuses.get(200) ?? 0, JSON.stringify(summary)).toBeGreaterThan(flooded.length);
       expect(median(flooded), JSON.stringify(summary)).toBeLessThan(SLOWDOWN_MAX * median(idle));
+      await annotate(
+        `victim's sign-in, medians: ${median(idle).toFixed(0)} ms idle, ` +
+          `${median(flooded).toFixed(0)} ms flooded (${(median(flooded) / median(idle)).toFixed(2)}×); ` +
+          `flood: ${sent} sign-ins, ${JSON.stringify(Object.fromEntries(statuses))}`,
+      );
     },
     TEST_TIMEOUT_MS,
   );
