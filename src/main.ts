@@ -1,8 +1,17 @@
 // Owns the process: reads the configuration, builds the app, listens, and on SIGTERM or SIGINT
 // stops taking new requests and finishes the ones in flight before exiting.
 import { buildApp } from './app.ts';
+import { readArguments } from './cli/args.ts';
 import { ConfigError, loadConfig } from './platform/config.ts';
 import { DataDirLockedError } from './platform/data-dir-lock.ts';
+
+readArguments(process.argv.slice(2), {
+  command: 'npm start',
+  positionals: [],
+  description:
+    'Serves the scoring API, the merch shop, the wallets and the console on HOST:PORT\n' +
+    '(0.0.0.0:8080): embedded with no configuration, on PostgreSQL and Redis in service mode.',
+});
 
 let config: ReturnType<typeof loadConfig>;
 try {

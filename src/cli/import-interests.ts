@@ -14,8 +14,7 @@ import { INTERESTS_KEY_PREFIX } from '../features/scoring/scoring.service.ts';
 import { createRedisStore } from '../features/scoring/scoring.store.redis.ts';
 import { ConfigError, loadConfig } from '../platform/config.ts';
 import { acquireDataDirLock, DataDirLockedError } from '../platform/data-dir-lock.ts';
-
-const usage = 'usage: npm run interests:import -- FILE.json';
+import { readArguments } from './args.ts';
 
 // A batch of up to 1 MiB is no request's quick read: the service's per-request limits would fail
 // it on a loaded server, so the command waits longer for each write.
@@ -27,8 +26,13 @@ function fail(message: string, code = 1): never {
   process.exit(code);
 }
 
-const file = process.argv[2];
-if (file === undefined || process.argv.length > 3) fail(usage, 2);
+const [file = ''] = readArguments(process.argv.slice(2), {
+  command: 'npm run interests:import --',
+  positionals: ['FILE.json'],
+  description:
+    'Loads {"<client_id>": ["interest", ...]} into the scoring store: Redis in service mode\n' +
+    '(REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS), else the embedded file under DATA_DIR.',
+});
 
 let config: ReturnType<typeof loadConfig>;
 let entries: [string, string][];

@@ -6,6 +6,15 @@ import { Registry } from 'prom-client';
 import { ConfigError, loadConfig } from '../platform/config.ts';
 import { DataDirLockedError } from '../platform/data-dir-lock.ts';
 import { createDatabase, type Database } from '../platform/database.ts';
+import { readArguments } from './args.ts';
+
+readArguments(process.argv.slice(2), {
+  command: 'npm run db:migrate',
+  positionals: [],
+  description:
+    'Applies the migrations not yet applied to the configured database (DATABASE_URL, or the\n' +
+    'embedded PGlite under DATA_DIR); the service also applies them at start-up.',
+});
 
 let config: ReturnType<typeof loadConfig>;
 try {

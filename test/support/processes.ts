@@ -16,15 +16,21 @@ afterAll(() => {
 
 /**
  * Starts src/main.ts with only these settings (and PATH); `scope: 'file'` keeps it across the
- * file's tests (started in a beforeAll).
+ * file's tests (started in a beforeAll). `args` replaces Node's arguments (`src/main.ts`), and
+ * `cwd` the directory it runs in (the repository's).
  */
 export function startService(
   env: Record<string, string>,
-  { scope = 'test' }: { scope?: 'test' | 'file' } = {},
+  {
+    scope = 'test',
+    args = ['src/main.ts'],
+    cwd,
+  }: { scope?: 'test' | 'file'; args?: readonly string[]; cwd?: string } = {},
 ) {
-  const child = spawn(process.execPath, ['src/main.ts'], {
+  const child = spawn(process.execPath, [...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(cwd === undefined ? {} : { cwd }),
   });
   (scope === 'file' ? fileChildren : children).push(child);
   let stdout = '';
