@@ -20,12 +20,14 @@ import { walletRoutes, walletUrlFailure } from './features/wallets/wallet.routes
 import { createWalletService, idempotencyLeaseSeconds } from './features/wallets/wallet.service.ts';
 import type { Config } from './platform/config.ts';
 import { createDatabase, type Database } from './platform/database.ts';
-import { installDocs } from './platform/docs.ts';
+import { DOCS_PREFIX, installDocs } from './platform/docs.ts';
 import { installHealth } from './platform/health.ts';
 import { limitConnections, serverTimeouts } from './platform/http/connections.ts';
+import { installCors } from './platform/http/cors.ts';
 import { errorHandler, type HttpFailure, reasonPhrase } from './platform/http/errors.ts';
 import { installMethodNotAllowed } from './platform/http/methods.ts';
 import { requestIdFrom } from './platform/http/request-id.ts';
+import { installSecurityHeaders } from './platform/http/security-headers.ts';
 import { createMetricsRegistry, installObservability } from './platform/observability.ts';
 import { PasswordHashing } from './platform/passwords.ts';
 import { createTokens, developmentSecret } from './platform/tokens.ts';
@@ -90,6 +92,8 @@ export async function buildApp(
   // The scoring and wallet contracts answer any other method on their paths with 405 and Allow
   // (the shop's knows no 405, and other paths keep their 404).
   const methods = installMethodNotAllowed(app);
+  installSecurityHeaders(app, { pagesUnder: [DOCS_PREFIX] });
+  installCors(app, config.http.corsOrigins);
   await installDocs(app, pkg.version);
 
   // Paths no feature owns answer in the scoring envelope, as the scoring contract asks.

@@ -24,6 +24,7 @@ describe('loadConfig with an empty environment', () => {
       requestTimeoutMs: 30_000,
       connectionsMax: 10_000,
       trustedProxies: [],
+      corsOrigins: [],
       shutdownTimeoutMs: 10_000,
     });
     expect(config.log.level).toBe('info');
@@ -119,6 +120,14 @@ describe('loadConfig rejects bad values with a ConfigError naming the variable',
       ['HTTP_REQUEST_TIMEOUT_MS', '999'],
       ['HTTP_CONNECTIONS_MAX', '0'],
       ['HTTP_CONNECTIONS_MAX', '1000001'],
+      ['CORS_ORIGINS', '*'],
+      ['CORS_ORIGINS', 'app.example.com'],
+      ['CORS_ORIGINS', 'https://app.example.com/'],
+      ['CORS_ORIGINS', 'https://app.example.com/path'],
+      ['CORS_ORIGINS', 'https://App.Example.com'],
+      ['CORS_ORIGINS', 'https://app.example.com:443'],
+      ['CORS_ORIGINS', 'ftp://files.example.com'],
+      ['CORS_ORIGINS', 'https://a.example,'],
       ['HTTP_TRUSTED_PROXIES', 'haproxy'],
       ['HTTP_TRUSTED_PROXIES', '10.0.0.0/33'],
       ['HTTP_TRUSTED_PROXIES', '::1/129'],
@@ -143,6 +152,14 @@ describe('loadConfig rejects bad values with a ConfigError naming the variable',
       expect(error.message).toMatch(new RegExp(`^invalid configuration:\\n  ${name} `));
     },
   );
+
+  test('CORS_ORIGINS takes origins as browsers send them, trimmed', () => {
+    expect(
+      loadConfig({
+        CORS_ORIGINS: 'https://app.example.com, http://localhost:3000,http://[::1]:8081',
+      }).http.corsOrigins,
+    ).toEqual(['https://app.example.com', 'http://localhost:3000', 'http://[::1]:8081']);
+  });
 
   test('HTTP_TRUSTED_PROXIES takes addresses and CIDR ranges of both families, trimmed', () => {
     expect(
@@ -334,7 +351,7 @@ describe('loadConfig Redis Cluster and Sentinel', () => {
     );
     const many = Array.from({ length: REDIS_ADDRESSES_MAX + 1 }, (_, i) => `n${i}:7000`);
     expect(configError({ REDIS_CLUSTER_NODES: many.join(',') }).message).toContain(
-      `REDIS_CLUSTER_NODES lists ${REDIS_ADDRESSES_MAX + 1} addresses; at most ${REDIS_ADDRESSES_MAX}`,
+      `REDIS_CLUSTER_NODES lists ${REDIS_ADDRESSES_MAX + 1} entries; at most ${REDIS_ADDRESSES_MAX}`,
     );
     expect(
       loadConfig({ REDIS_CLUSTER_NODES: many.slice(1).join(',') }).scoring.storeUrl,

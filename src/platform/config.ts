@@ -34,6 +34,8 @@ export const EnvSchema = Type.Object({
   HTTP_CONNECTIONS_MAX: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000 }),
   // Addresses (or CIDR ranges) of the load balancers whose X-Forwarded-For names the client;
   // checked entry by entry in toConfig. Unset: the client is the socket's peer.
+  // Origins (scheme://host[:port]) whose scripts may call the APIs; checked in toConfig.
+  CORS_ORIGINS: Type.Optional(Type.String({ description: 'origins, comma-separated' })),
   HTTP_TRUSTED_PROXIES: Type.Optional(
     Type.String({ description: 'address or CIDR, comma-separated' }),
   ),
@@ -193,6 +195,8 @@ export interface Config {
      * none, the client address is the socket's. The sign-in limits count per client address.
      */
     readonly trustedProxies: readonly string[];
+    /** Origins allowed cross-origin requests (CORS); empty: none. */
+    readonly corsOrigins: readonly string[];
     readonly shutdownTimeoutMs: number;
   };
   readonly log: { readonly level: LogLevel };
@@ -292,6 +296,7 @@ function toConfig(env: Env): Config {
       requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
       connectionsMax: env.HTTP_CONNECTIONS_MAX,
       trustedProxies: trustedProxiesOf(env.HTTP_TRUSTED_PROXIES),
+      corsOrigins: corsOriginsOf(env.CORS_ORIGINS),
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     },
     log: { level: env.LOG_LEVEL },
@@ -346,27 +351,64 @@ function toConfig(env: Env): Config {
   };
 }
 
+/** Most origins CORS_ORIGINS may list. */
+export const CORS_ORIGINS_MAX = 64;
 /** Most entries HTTP_TRUSTED_PROXIES may list. */
 export const TRUSTED_PROXIES_MAX = 64;
+
+/**
+ * A comma-separated setting's entries, trimmed: at most `max` of them, each distinct and passing
+ * `check` (which says what an entry should be, or null); a refused entry is named.
+ */
+function listEntries(
+  name: string,
+  value: string,
+  max: number,
+  check: (entry: string) => string | null,
+): string[] {
+  const fail = (why: string): never => {
+    throw new ConfigError(`invalid configuration:\n  ${name} ${why}`);
+  };
+  const entries = value.split(',').map((entry) => entry.trim());
+  if (entries.length > max) fail(`lists ${entries.length} entries; at most ${max}`);
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    const expected = check(entry);
+    if (expected !== null) fail(`entry ${JSON.stringify(entry)} is not ${expected}`);
+    if (seen.has(entry)) fail(`lists ${entry} twice`);
+    seen.add(entry);
+  }
+  return entries;
+}
+
+/** CORS_ORIGINS as a list of origins, each exactly as a browser sends it in Origin. */
+function corsOriginsOf(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  return listEntries('CORS_ORIGINS', value, CORS_ORIGINS_MAX, (entry) => {
+    let origin: string | null = null;
+    try {
+      origin = new URL(entry).origin;
+    } catch {
+      // not a URL at all
+    }
+    return origin === entry && /^https?:/.test(entry)
+      ? null
+      : 'an origin: scheme, host and port only, as browsers send it (https://app.example.com, http://localhost:3000)';
+  });
+}
 
 /** HTTP_TRUSTED_PROXIES as a list: each entry an IPv4 or IPv6 address, with a prefix length or not. */
 function trustedProxiesOf(value: string | undefined): string[] {
   if (value === undefined) return [];
-  const entries = value.split(',').map((entry) => entry.trim());
-  const fail = (why: string) => {
-    throw new ConfigError(`invalid configuration:\n  HTTP_TRUSTED_PROXIES ${why}`);
-  };
-  if (entries.length > TRUSTED_PROXIES_MAX) fail(`lists more than ${TRUSTED_PROXIES_MAX} entries`);
-  for (const entry of entries) {
+  return listEntries('HTTP_TRUSTED_PROXIES', value, TRUSTED_PROXIES_MAX, (entry) => {
     const [address = '', bits, ...rest] = entry.split('/');
     const family = isIP(address);
     const maxBits = family === 6 ? 128 : 32;
     const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
-    if (family === 0 || !validBits || rest.length > 0) {
-      fail(`entry ${JSON.stringify(entry)} is not an IP address or CIDR range (e.g. 10.0.0.0/8)`);
-    }
-  }
-  return entries;
+    return family !== 0 && validBits && rest.length === 0
+      ? null
+      : 'an IP address or CIDR range (e.g. 10.0.0.0/8)';
+  });
 }
 
 /** The Redis both roles use unless a per-role URL overrides it: REDIS_URL, a Cluster or Sentinels. */
@@ -406,26 +448,12 @@ const REDIS_ADDRESS =
 
 /** `host:port,host:port,…`, every entry checked; a refused one is named. */
 function redisAddresses(name: string, value: string): RedisAddress[] {
-  const entries = value.split(',').map((entry) => entry.trim());
-  if (entries.length > REDIS_ADDRESSES_MAX) {
-    throw new ConfigError(
-      `invalid configuration:\n  ${name} lists ${entries.length} addresses; at most ${REDIS_ADDRESSES_MAX}`,
-    );
-  }
-  const seen = new Set<string>();
-  return entries.map((entry) => {
-    const match = REDIS_ADDRESS.exec(entry);
-    const port = Number(match?.[3]);
-    if (!match || port < 1 || port > 65_535) {
-      throw new ConfigError(
-        `invalid configuration:\n  ${name} entry ${JSON.stringify(entry)} is not host:port with a port of 1–65535`,
-      );
-    }
-    if (seen.has(entry)) {
-      throw new ConfigError(`invalid configuration:\n  ${name} lists ${entry} twice`);
-    }
-    seen.add(entry);
-    return { host: (match[1] ?? match[2]) as string, port };
+  return listEntries(name, value, REDIS_ADDRESSES_MAX, (entry) => {
+    const port = Number(REDIS_ADDRESS.exec(entry)?.[3]);
+    return port >= 1 && port <= 65_535 ? null : 'host:port with a port of 1–65535';
+  }).map((entry) => {
+    const match = REDIS_ADDRESS.exec(entry) as RegExpExecArray;
+    return { host: (match[1] ?? match[2]) as string, port: Number(match[3]) };
   });
 }
 

@@ -4,6 +4,9 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 
+/** Where Swagger UI and the document (`/docs/json`) are served. */
+export const DOCS_PREFIX = '/docs';
+
 export async function installDocs(app: FastifyInstance, version: string): Promise<void> {
   await app.register(swagger, {
     openapi: {
@@ -23,5 +26,5 @@ export async function installDocs(app: FastifyInstance, version: string): Promis
       },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
 }

@@ -14,6 +14,10 @@ import {
   SECURITY_HEADERS,
 } from '../../src/features/console/console.routes.ts';
 import { ITEMS } from '../../src/features/shop/shop.catalog.ts';
+import {
+  API_CONTENT_SECURITY_POLICY,
+  BASE_SECURITY_HEADERS,
+} from '../../src/platform/http/security-headers.ts';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 import { cases } from '../support/cases.ts';
 
@@ -208,8 +212,11 @@ describe('the console page and its files', () => {
       const response = await get(url);
       expect(response.statusCode).toBe(404);
       expect(response.json()).toEqual({ code: 404, error: 'Not Found' });
-      // A name the console's route took, and found no file for.
-      if (/^\/console\/[^/]+$/.test(url)) expect(response.headers).toMatchObject(SECURITY_HEADERS);
+      // The service's 404, not a page: every response's headers and the API's policy.
+      expect(response.headers).toMatchObject({
+        ...BASE_SECURITY_HEADERS,
+        'content-security-policy': API_CONTENT_SECURITY_POLICY,
+      });
     },
   );
 });

@@ -27,13 +27,9 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** The page's own, on top of those every response has (platform/http/security-headers.ts). */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': CONTENT_SECURITY_POLICY,
-  'x-content-type-options': 'nosniff',
-  // For browsers that predate frame-ancestors.
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
 };
 
@@ -147,8 +143,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
   app.get<{ Params: { file: string } }>(`${CONSOLE_PREFIX}:file`, hide, (request, reply) => {
     const file = assets.get(request.params.file);
     if (file) return send(request, reply, file);
-    // Not a console file: the service's usual 404, still not to be sniffed or framed.
-    reply.headers(SECURITY_HEADERS);
+    // Not a console file: the service's usual 404, with every response's security headers.
     return reply.callNotFound();
   });
 }
