@@ -16,6 +16,8 @@ const PACKAGES = {
   pgbouncer: 'pgbouncer',
   haproxy: 'haproxy',
   'redis-server': 'redis-server',
+  // Compose v1 (Python): validates compose.yaml against the Compose specification's schema.
+  'docker-compose': 'docker-compose',
 } as const;
 
 export type Engine = keyof typeof PACKAGES;
@@ -27,7 +29,7 @@ export function enginePath(engine: Engine): string | null {
   const path = (process.env.PATH ?? '').split(':').filter(Boolean);
   const found = [...path, ...DIRECTORIES].map((dir) => join(dir, engine)).find(existsSync);
   if (found) return found;
-  const reason = `no ${engine} found (install Debian package "${PACKAGES[engine]}"): its scale tests are SKIPPED`;
+  const reason = `no ${engine} found (install Debian package "${PACKAGES[engine]}"): the tests that start it are SKIPPED`;
   if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`);
   if (!reported.has(engine)) process.stderr.write(`\n[tests] ${reason}\n\n`);
   reported.add(engine);
