@@ -14,7 +14,13 @@ export async function installDocs(app: FastifyInstance, version: string): Promis
         title: 'coinworks',
         description: 'Scoring API, merch shop and wallets in one service',
         version,
+        license: { name: 'MIT', url: 'https://opensource.org/license/mit' },
       },
+      // Relative: the document describes the service that serves it, wherever it runs.
+      servers: [{ url: '/', description: 'this service' }],
+      // Open unless an operation says otherwise: the scoring API's token is in its body, the
+      // wallets have no authentication, and signing in needs none.
+      security: [],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },

@@ -38,33 +38,39 @@ const emptyValues = [
   { type: 'object', maxProperties: 0 },
 ] as const;
 const orEmpty = (schema: object) => ({ anyOf: [schema, ...emptyValues] });
-const notEmpty = { not: { anyOf: emptyValues } };
 const text = { type: 'string', maxLength: TEXT_LENGTH_MAX };
 const date = { type: 'string', pattern: '^[0-9]{1,2}\\.[0-9]{1,2}\\.[0-9]{4}$' };
 
+/** Each online_score field when it is given a value (not one of the empty values). */
+const scoreFields: Record<string, object> = {
+  phone: {
+    description: '11 digits starting with 7, as a string or an integer',
+    anyOf: [
+      { type: 'string', pattern: '^7[0-9]{10}$' },
+      { type: 'integer', minimum: 70_000_000_000, maximum: 79_999_999_999 },
+    ],
+  },
+  email: { ...text, pattern: '@' },
+  first_name: { ...text, minLength: 1 },
+  last_name: { ...text, minLength: 1 },
+  birthday: {
+    ...date,
+    description: `DD.MM.YYYY, a real date, not in the future, at most ${BIRTHDAY_AGE_YEARS_MAX} years ago`,
+  },
+  gender: { type: 'integer', enum: [0, 1, 2] },
+};
+
+// Each pair's branch says its fields have values with the fields' own schemas, not with `not`
+// over the empty values: generators (openapi-typescript) turn a `not` into a type no value has.
 const onlineScoreArguments = {
   type: 'object',
   description: `at least one pair non-empty: ${SCORE_PAIRS.map((p) => p.join('+')).join(', ')}`,
-  properties: {
-    phone: orEmpty({
-      description: '11 digits starting with 7, as a string or an integer',
-      anyOf: [
-        { type: 'string', pattern: '^7[0-9]{10}$' },
-        { type: 'integer', minimum: 70_000_000_000, maximum: 79_999_999_999 },
-      ],
-    }),
-    email: orEmpty({ ...text, pattern: '@' }),
-    first_name: orEmpty(text),
-    last_name: orEmpty(text),
-    birthday: orEmpty({
-      ...date,
-      description: `DD.MM.YYYY, a real date, not in the future, at most ${BIRTHDAY_AGE_YEARS_MAX} years ago`,
-    }),
-    gender: orEmpty({ type: 'integer', enum: [0, 1, 2] }),
-  },
+  properties: Object.fromEntries(
+    Object.entries(scoreFields).map(([name, schema]) => [name, orEmpty(schema)]),
+  ),
   anyOf: SCORE_PAIRS.map(([a, b]) => ({
     required: [a, b],
-    properties: { [a]: notEmpty, [b]: notEmpty },
+    properties: { [a]: scoreFields[a], [b]: scoreFields[b] },
   })),
 };
 
@@ -88,14 +94,23 @@ const envelopeSchema = {
     account: orEmpty({ ...text, description: 'may be missing or empty' }),
     login: orEmpty({ ...text, description: 'required; "admin" for the admin token' }),
     token: orEmpty({ type: 'string', description: 'sha512 hex, see README' }),
-    arguments: { type: 'object', description: 'the method’s arguments' },
+    // additionalProperties stated: generators read an object without it as one with no keys.
+    arguments: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'the method’s arguments',
+    },
     method: { type: 'string', enum: ['online_score', 'clients_interests'] },
   },
   required: ['login', 'token', 'arguments', 'method'],
   oneOf: [
-    { properties: { method: { enum: ['online_score'] }, arguments: onlineScoreArguments } },
+    {
+      properties: { method: { enum: ['online_score'] }, arguments: onlineScoreArguments },
+      required: ['method'],
+    },
     {
       properties: { method: { enum: ['clients_interests'] }, arguments: clientsInterestsArguments },
+      required: ['method'],
     },
   ],
 };
@@ -141,6 +156,7 @@ export async function scoringRoutes(app: FastifyInstance, options: ScoringRoutes
     {
       schema: {
         summary: 'Scoring API: online_score or clients_interests',
+        operationId: 'callScoringMethod',
         tags: ['scoring'],
         body: envelopeSchema,
         response: responseSchemas(),

@@ -197,6 +197,7 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
       bodyLimit: SHOP_BODY_LIMIT_BYTES,
       schema: {
         summary: 'Log in; an unknown username is registered with 1000 coins',
+        operationId: 'signIn',
         tags: ['shop'],
         body: credentials,
         response: signInResponses({ type: 'object', properties: { token: { type: 'string' } } }),
@@ -210,6 +211,7 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
     {
       schema: {
         summary: 'Coins, inventory and coin history',
+        operationId: 'getInfo',
         tags: ['shop'],
         security: signedIn,
         response: responses(infoSchema),
@@ -224,6 +226,7 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
       bodyLimit: SHOP_BODY_LIMIT_BYTES,
       schema: {
         summary: 'Send coins to another user',
+        operationId: 'sendCoin',
         tags: ['shop'],
         security: signedInChange,
         headers: idempotencyHeader,
@@ -252,6 +255,7 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
     {
       schema: {
         summary: 'Buy one item of merch',
+        operationId: 'buyItem',
         tags: ['shop'],
         security: signedInChange,
         headers: idempotencyHeader,
@@ -285,6 +289,7 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
       bodyLimit: SHOP_BODY_LIMIT_BYTES,
       schema: {
         summary: 'Sign a browser in: sets the session cookie; an unknown username is registered',
+        operationId: 'createSession',
         tags: ['session'],
         body: credentials,
         response: signInResponses({
@@ -308,6 +313,7 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
     {
       schema: {
         summary: 'The signed-in browser’s user and coins',
+        operationId: 'getSession',
         tags: ['session'],
         security: [{ sessionCookie: [] }],
         response: responses({
@@ -334,6 +340,7 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
     {
       schema: {
         summary: 'Sign out: the session ends server-side at once (no CSRF token needed)',
+        operationId: 'deleteSession',
         tags: ['session'],
         response: { 204: { description: 'signed out (also when not signed in)', type: 'null' } },
       },

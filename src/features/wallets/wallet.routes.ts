@@ -231,6 +231,7 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
     {
       schema: {
         summary: 'List wallets, ordered by id (keyset pages: pass the last wallet_id as `after`)',
+        operationId: 'listWallets',
         tags: ['wallets'],
         querystring: {
           type: 'object',
@@ -252,6 +253,7 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
       bodyLimit: WALLET_BODY_LIMIT_BYTES,
       schema: {
         summary: 'Create a wallet with balance 0 (empty body or {})',
+        operationId: 'createWallet',
         tags: ['wallets'],
         response: responses(201, walletSchema, bodyErrors),
       },
@@ -267,6 +269,7 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
     {
       schema: {
         summary: 'A wallet’s balance',
+        operationId: 'getWallet',
         tags: ['wallets'],
         params: walletParams,
         response: responses(200, walletSchema, { 404: 'no such wallet' }),
@@ -281,6 +284,7 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
       bodyLimit: WALLET_BODY_LIMIT_BYTES,
       schema: {
         summary: 'Deposit to or withdraw from a wallet',
+        operationId: 'operateOnWallet',
         tags: ['wallets'],
         params: walletParams,
         headers: idempotencyHeader,
@@ -301,6 +305,7 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
     {
       schema: {
         summary: 'A wallet’s operations, newest first (pass `next` as `before` for older ones)',
+        operationId: 'listWalletOperations',
         tags: ['wallets'],
         params: walletParams,
         querystring: {
@@ -338,6 +343,7 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
       bodyLimit: WALLET_BODY_LIMIT_BYTES,
       schema: {
         summary: 'The assignment’s original route: the wallet named in the body',
+        operationId: 'operateOnWalletNamedInBody',
         tags: ['wallets'],
         headers: idempotencyHeader,
         body: {
