@@ -1,9 +1,9 @@
 // Writes the service's OpenAPI document, as GET /docs/json serves it, to a file: for client
 // generators, and for `npm run lint:openapi`. The app is built embedded on a temporary data
 // directory, never listening, and closed again.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { buildApp } from '../src/app.ts';
 import { readArguments } from '../src/cli/args.ts';
 import { loadConfig } from '../src/platform/config.ts';
@@ -17,6 +17,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'coinworks-openapi-'));
 try {
   const app = await buildApp(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }));
   await app.ready();
+  mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(app.swagger(), null, 2)}\n`);
   await app.close();
 } finally {
