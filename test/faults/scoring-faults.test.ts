@@ -4,7 +4,13 @@
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 import { FaultProxy } from '../support/fault-proxy.ts';
-import { asEnv, interestsRequest, OUTAGE_LIMITS, scoreRequest } from '../support/scoring.ts';
+import {
+  asEnv,
+  callMethod,
+  interestsRequest,
+  OUTAGE_LIMITS,
+  scoreRequest,
+} from '../support/scoring.ts';
 import { adminRedis, describeWithRedis, redisUrl, uniquePrefix } from '../support/servers.ts';
 
 const LIMITS = { ...OUTAGE_LIMITS, SCORING_STORE_RECONNECT_ATTEMPTS_MAX: 4 };
@@ -46,16 +52,7 @@ describeWithRedis('scoring with Redis failing', () => {
     await storeProxy.close();
   });
 
-  async function timed(body: object) {
-    const started = performance.now();
-    const response = await t.app.inject({ method: 'POST', url: '/method', payload: body });
-    return {
-      status: response.statusCode,
-      json: response.json(),
-      headers: response.headers,
-      ms: performance.now() - started,
-    };
-  }
+  const timed = (body: object) => callMethod(t.app, body);
   const score = (args: object = ONLINE) => timed(scoreRequest(args));
   const interests = () => timed(interestsRequest({ client_ids: [1] }));
 

@@ -6,12 +6,18 @@
 // the OpenAPI document. One app on an in-memory PGlite, a fixed seed.
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
-import { expect, test } from 'vitest';
+import { test } from 'vitest';
 import { ITEMS, START_COINS } from '../../src/features/shop/shop.catalog.ts';
 import { shopErrors } from '../../src/features/shop/shop.errors.ts';
 import { buildTestApp } from '../support/app.ts';
 import { uniqueName } from '../support/shop.ts';
-import { type Call, CommandCounts, documentedClient, jsonRequest } from './support/client.ts';
+import {
+  type Call,
+  CommandCounts,
+  documentedClient,
+  jsonRequest,
+  runSequences,
+} from './support/client.ts';
 import { readDocument } from './support/openapi.ts';
 import { FUZZ_SEED, FUZZ_TEST_TIMEOUT_MS, generousSignInLimits } from './support/settings.ts';
 
@@ -322,22 +328,19 @@ const commands = fc.commands(
 test(
   'registrations, purchases and transfers agree with a model of the shop',
   async () => {
-    let runs = 0;
-    await fc.assert(
-      fc.asyncProperty(commands, async (sequence) => {
-        const model: Model = { accounts: [] };
-        const real: Real = { tokens: new Map() };
-        await fc.asyncModelRun(() => ({ model, real }), sequence);
-        // Whatever the sequence ended on, every account's state is the model's.
+    await runSequences({
+      label: FILE_LABEL,
+      commands,
+      runs: SEQUENCE_RUNS,
+      commandsPerSequenceMin: COMMANDS_RUN_PER_SEQUENCE_MIN,
+      executed,
+      seed: FUZZ_SEED,
+      start: () => ({ model: { accounts: [] } as Model, real: { tokens: new Map() } as Real }),
+      // Whatever the sequence ended on, every account's state is the model's.
+      check: async ({ model, real }) => {
         for (const account of model.accounts) await checkInfo(account, real);
-        runs += 1;
-      }),
-      { seed: FUZZ_SEED, numRuns: SEQUENCE_RUNS },
-    );
-    expect(runs).toBe(SEQUENCE_RUNS);
-    console.log(`${FILE_LABEL} (seed ${FUZZ_SEED}): ${executed.summary()}`);
-    // Commands whose precondition held and that ran: a sequence that did nothing proves nothing.
-    expect(executed.total()).toBeGreaterThanOrEqual(SEQUENCE_RUNS * COMMANDS_RUN_PER_SEQUENCE_MIN);
+      },
+    });
   },
   FUZZ_TEST_TIMEOUT_MS,
 );

@@ -19,6 +19,7 @@ import {
 import type { RedisServerProcess } from '../support/redis-server.ts';
 import {
   asEnv,
+  callMethod,
   documentedKey,
   interestsRequest,
   OUTAGE_LIMITS,
@@ -76,16 +77,7 @@ describeCluster('scoring on a 3-master Redis Cluster', () => {
     await cluster?.stop();
   });
 
-  async function call(body: object) {
-    const started = performance.now();
-    const response = await t.app.inject({ method: 'POST', url: '/method', payload: body });
-    return {
-      status: response.statusCode,
-      json: response.json(),
-      headers: response.headers,
-      ms: performance.now() - started,
-    };
-  }
+  const call = (body: object) => callMethod(t.app, body);
   const interests = (ids: number[]) => call(interestsRequest({ client_ids: ids }));
   const written = (id: number) => [`topic-${id}`, `n${id % 7}`];
 

@@ -15,6 +15,7 @@ import { describeWithRedisServer } from '../support/redis-cluster.ts';
 import { type RedisSentinelDeployment, startRedisSentinel } from '../support/redis-sentinel.ts';
 import {
   asEnv,
+  callMethod,
   documentedKey,
   interestsRequest,
   OUTAGE_LIMITS,
@@ -68,11 +69,7 @@ describeWithRedisServer('scoring on a Sentinel-managed Redis', () => {
     await deployment?.stop();
   });
 
-  async function call(body: object) {
-    const started = performance.now();
-    const response = await t.app.inject({ method: 'POST', url: '/method', payload: body });
-    return { status: response.statusCode, json: response.json(), ms: performance.now() - started };
-  }
+  const call = (body: object) => callMethod(t.app, body);
   const interests = (ids: number[]) => call(interestsRequest({ client_ids: ids }));
   const written = (id: number) => [`topic-${id}`];
 

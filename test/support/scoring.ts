@@ -2,6 +2,7 @@
 // cache's documented key layout, computed independently of the service's code; and the short
 // limits the outage tests (fault proxies, a Cluster master down, a Sentinel failover) run under.
 import { createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import { adminToken, userToken } from '../../src/features/scoring/scoring.auth.ts';
 
 export const SALT = 'Otus';
@@ -61,3 +62,15 @@ export const OUTAGE_LIMITS = {
 /** Numeric settings as the environment holds them. */
 export const asEnv = (settings: Readonly<Record<string, number>>): Record<string, string> =>
   Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, String(v)]));
+
+/** POST /method through app.inject, timed: the status, the parsed body, the headers and the ms. */
+export async function callMethod(app: FastifyInstance, body: object) {
+  const started = performance.now();
+  const response = await app.inject({ method: 'POST', url: '/method', payload: body });
+  return {
+    status: response.statusCode,
+    json: response.json(),
+    headers: response.headers,
+    ms: performance.now() - started,
+  };
+}

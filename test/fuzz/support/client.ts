@@ -1,7 +1,9 @@
 // Owns the stateful sequences' client: each call is one real request to an operation of the
 // service's own OpenAPI document, its answer checked against the document before the sequence
 // looks at it, and every later complaint about it printed with the whole exchange.
+import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
+import { expect } from 'vitest';
 import { parseExact } from '../../support/wallets.ts';
 import { describeExchange, expectConforming, type HttpResponse, send } from './checks.ts';
 import type { ApiDocument, HttpRequest } from './openapi.ts';
@@ -71,4 +73,38 @@ export class CommandCounts {
   summary(): string {
     return [...this.counts].map(([command, n]) => `${command} ${n}`).join(', ');
   }
+}
+
+/**
+ * Runs `runs` generated command sequences against a fresh model and real state each (`start`),
+ * with `check` after each sequence (the real state still equal to the model's), under the layer's
+ * fixed seed; then prints what ran and fails if the sequences did too little to prove anything.
+ */
+export async function runSequences<Model extends object, Real>(options: {
+  readonly label: string;
+  readonly commands: fc.Arbitrary<Iterable<fc.AsyncCommand<Model, Real>>>;
+  readonly start: () => { model: Model; real: Real };
+  readonly check?: (state: { model: Model; real: Real }) => Promise<void>;
+  readonly runs: number;
+  /** Commands whose precondition held and that ran, per sequence, at least (on average). */
+  readonly commandsPerSequenceMin: number;
+  readonly executed: CommandCounts;
+  readonly seed: number;
+}): Promise<void> {
+  let runs = 0;
+  await fc.assert(
+    fc.asyncProperty(options.commands, async (sequence) => {
+      const state = options.start();
+      await fc.asyncModelRun(() => state, sequence);
+      await options.check?.(state);
+      runs += 1;
+    }),
+    { seed: options.seed, numRuns: options.runs },
+  );
+  expect(runs).toBe(options.runs);
+  console.log(`${options.label} (seed ${options.seed}): ${options.executed.summary()}`);
+  // A sequence that did nothing proves nothing.
+  expect(options.executed.total()).toBeGreaterThanOrEqual(
+    options.runs * options.commandsPerSequenceMin,
+  );
 }
