@@ -2,34 +2,21 @@
 // --env-file-if-exists, as package.json's start script says), and a variable set in the
 // environment wins over the file's. The script is read from package.json and run as npm runs it,
 // in a temporary directory standing for the project's, so that no real .env is ever touched.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, expect, test } from 'vitest';
-import { startService } from '../support/processes.ts';
+import { npmStartArguments, npmScripts as scripts, startService } from '../support/processes.ts';
 
 /** This file's loopback ports: the file's, then the environment's. */
 const FILE_PORT = 18121;
 const ENV_PORT = 18122;
 
-const repo = fileURLToPath(new URL('../..', import.meta.url));
-const scripts = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).scripts as Record<
-  string,
-  string
->;
 const dir = mkdtempSync(join(tmpdir(), 'coinworks-env-file-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** package.json's start script as Node's arguments, the entry made absolute for `dir`. */
-function startArguments(): string[] {
-  const [node, ...args] = (scripts.start ?? '').split(' ');
-  expect(node).toBe('node');
-  return args.map((arg) => (arg.endsWith('.ts') ? join(repo, arg) : arg));
-}
-
 async function served(env: Record<string, string>) {
-  const service = startService(env, { args: startArguments(), cwd: dir });
+  const service = startService(env, { args: npmStartArguments(), cwd: dir });
   const address = await service.listening();
   const health = await fetch(`${address}/healthz`);
   service.child.kill('SIGTERM');

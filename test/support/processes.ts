@@ -2,8 +2,28 @@
 // prints; children still running after a test are killed (after the file, for those started for
 // all of its tests).
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach } from 'vitest';
 import { PROCESS_WAIT_MS } from './engines.ts';
+
+/** The repository's root. */
+export const REPOSITORY = fileURLToPath(new URL('../..', import.meta.url));
+
+/** package.json's scripts, as npm runs them. */
+export const npmScripts = JSON.parse(readFileSync(join(REPOSITORY, 'package.json'), 'utf8'))
+  .scripts as Record<string, string>;
+
+/**
+ * package.json's start script as Node's arguments, its entry made absolute, so that it runs as
+ * `npm start` runs it from another directory (one standing for the project's, with its own .env).
+ */
+export function npmStartArguments(): string[] {
+  const [node, ...args] = (npmScripts.start ?? '').split(' ');
+  if (node !== 'node') throw new Error(`the start script no longer runs node: ${npmScripts.start}`);
+  return args.map((arg) => (arg.endsWith('.ts') ? join(REPOSITORY, arg) : arg));
+}
 
 const children: ChildProcess[] = [];
 const fileChildren: ChildProcess[] = [];
