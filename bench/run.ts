@@ -1,17 +1,18 @@
 // Owns the benchmark run: starts the servers and the fault proxy, seeds Redis and the bench
 // database (shop users, wallets), drives every scenario with autocannon for several runs, runs the shop's fixed-rate SLI,
-// and reports medians, ratios to hello-world and targets.
+// and reports medians, ratios to hello-world and targets: as text on stdout, and as the raw JSON
+// and a self-contained HTML report under bench/results/, with a progress line on stderr meanwhile.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { FaultProxy } from '../test/support/fault-proxy.ts';
-import { type CpuShares, cpuShares, cpuSnapshot } from './cpu.ts';
+import { cpuShares, cpuSnapshot } from './cpu.ts';
 import {
   ADMIN_DATABASE_URL,
   BENCH_DATABASE,
@@ -21,6 +22,20 @@ import {
 } from './database.ts';
 import { walDevice } from './disk.ts';
 import { HarnessError, REPO_ROOT, type ServerProcess, startServer } from './processes.ts';
+import { type PlannedTask, Progress } from './progress.ts';
+import { type BenchResults, renderHtmlReport } from './report-html.ts';
+import {
+  databaseCpuTable,
+  databaseScenarios,
+  formatMs,
+  LOAD_REPORTS_CAPTION,
+  type MeasuredLoad,
+  type Row,
+  resultsTable,
+  textTable,
+  type Verdict,
+  verdictLabel,
+} from './report-tables.ts';
 import { renderScale, SCALE_SCENARIOS, scaleNeeds, startBalanced, startPooled } from './scale.ts';
 import {
   type BenchContext,
@@ -46,7 +61,14 @@ import {
   type ShopFixture,
   seedShop,
 } from './shop.ts';
-import { renderSli, runSli, SLI_NAME, type SliRun, sliVerdicts } from './shop-sli.ts';
+import {
+  renderSli,
+  runSli,
+  SLI_NAME,
+  SLI_P99_MAX_MS,
+  type SliRun,
+  sliVerdicts,
+} from './shop-sli.ts';
 import { median } from './stats.ts';
 import {
   seedWallets,
@@ -88,12 +110,6 @@ const DEFAULT_SCENARIOS: readonly Scenario[] = [
   ...WALLET_SCENARIOS,
 ];
 const ALL_SCENARIOS: readonly Scenario[] = [...DEFAULT_SCENARIOS, ...SCALE_SCENARIOS];
-/** The scenarios whose servers work on the bench database: their CPU is shown per request. */
-const DATABASE_SCENARIOS: readonly Scenario[] = [
-  ...SHOP_SCENARIOS,
-  ...WALLET_SCENARIOS,
-  ...SCALE_SCENARIOS,
-];
 /** Names --only accepts besides the scenarios' own. */
 const GROUPS: Readonly<Record<string, readonly string[]>> = {
   scoring: SCENARIOS.map((s) => s.name),
@@ -116,23 +132,24 @@ const SETTLE_MS = 500;
 const SCORE_HIT_MIN_RATIO = 0.25;
 const BLACKHOLED_P99_MAX_MS = 10;
 const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
+/** The newest HTML report, overwritten by each invocation; each also keeps its own beside its JSON. */
+const LATEST_REPORT = 'report.html';
+/**
+ * The SLI's planned length besides its steps: its warm-up at the first rate and the vacuums
+ * around the search. A search's number of steps is not known before it ends: a typical one (six
+ * rising steps and two bisections, in the README) is the plan until a run has shown it.
+ */
+const SLI_OVERHEAD_SECONDS = 5;
+const SLI_PLANNED_STEPS = 8;
+const SLI_STEP_SETTLE_SECONDS = 0.5;
 /** The service remembers a verified login this long (its default); shop-auth must fit in it. */
 const AUTH_CACHE_TTL_SECONDS = Number(process.env.SHOP_AUTH_CACHE_TTL_SECONDS || 60);
 /** Warming shop-auth's users (about 2 s) and its sanity request come before the warm-up. */
 const AUTH_WARM_MARGIN_SECONDS = 5;
 
-interface Measurement {
-  readonly run: number;
-  readonly scenario: string;
-  readonly rps: number;
+interface Measurement extends MeasuredLoad {
+  /** Set once the run's hello-world is measured. */
   ratioToHello: number;
-  readonly latencyMs: {
-    readonly p50: number;
-    readonly p97_5: number;
-    readonly p99: number;
-    readonly p99_9: number;
-    readonly max: number;
-  };
   readonly requests: number;
   readonly non2xx: number;
   readonly errors: number;
@@ -144,33 +161,9 @@ interface Measurement {
   readonly loadAverage: number;
   /** The service's store and cache operations during the load, by "role op outcome". */
   readonly storeOperations: Readonly<Record<string, number>>;
-  /** Cores the server, PostgreSQL, the bench and the rest used during the load. */
-  readonly cpu: CpuShares;
   /** The scenario's own findings about the load (e.g. the wallets' balances), if it observes. */
   readonly report: LoadReport | null;
   readonly raw: autocannon.Result;
-}
-
-interface Row {
-  readonly scenario: string;
-  readonly rps: number;
-  readonly ratio: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly p99_9: number;
-  readonly requests: number;
-  readonly non2xx: number;
-  /** Answers with a 5xx status, from autocannon's status codes. */
-  readonly serverErrors: number;
-  readonly errors: number;
-}
-
-interface Verdict {
-  readonly target: string;
-  readonly pass: boolean;
-  /** Neither: the measurement could not decide (e.g. the load generator fell behind). */
-  readonly inconclusive?: boolean;
-  readonly detail: string;
 }
 
 const state: {
@@ -185,6 +178,8 @@ const state: {
   database: boolean;
   databaseDropped: boolean;
   interrupted: boolean;
+  /** Set while scenarios run: stderr lines then go through it, around its status line. */
+  progress: Progress | null;
 } = {
   servers: [],
   proxy: null,
@@ -196,9 +191,13 @@ const state: {
   database: false,
   databaseDropped: false,
   interrupted: false,
+  progress: null,
 };
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
+const log = (line: string) => {
+  if (state.progress) state.progress.log(line);
+  else process.stderr.write(`${line}\n`);
+};
 
 function parseOptions(argv: readonly string[]): Options {
   const { values } = parseArgs({
@@ -475,92 +474,16 @@ function summarise(measurements: readonly Measurement[]): Row[] {
     }));
 }
 
-const formatMs = (ms: number) => (Number.isInteger(ms) ? String(ms) : ms.toFixed(1));
-
-function renderTable(rows: readonly Row[]): string {
-  const header = [
-    'scenario',
-    'req/s',
-    'vs hello',
-    'p50 ms',
-    'p99 ms',
-    'p99.9 ms',
-    'requests',
-    'non-2xx',
-    '5xx',
-    'errors',
-  ];
-  const cells = rows.map((r) => [
-    r.scenario,
-    Math.round(r.rps).toLocaleString('en-US'),
-    r.ratio.toFixed(r.ratio < 0.1 ? 3 : 2),
-    formatMs(r.p50),
-    formatMs(r.p99),
-    formatMs(r.p99_9),
-    r.requests.toLocaleString('en-US'),
-    r.non2xx.toLocaleString('en-US'),
-    r.serverErrors.toLocaleString('en-US'),
-    r.errors.toLocaleString('en-US'),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (c: readonly string[]) =>
-    c
-      .map((text, i) => (i === 0 ? text.padEnd(widths[i] ?? 0) : text.padStart(widths[i] ?? 0)))
-      .join('  ');
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
-}
-
-const kernelPercent = (c: CpuShares) =>
-  (100 * (c.serviceSystem + c.postgresSystem)) / (c.service + c.postgres || 1);
+/** The scenarios on the bench database, in the order they run: their CPU is shown per request. */
+const DATABASE_SCENARIOS = databaseScenarios(ALL_SCENARIOS);
 
 /**
  * Where the shop's and the wallets' time goes: the CPU the service and PostgreSQL spent per
- * answer, medians over runs, so that a missed target can be placed on the event loop or on the
- * database.
+ * answer, medians over runs (report-tables.ts); empty when none of them ran.
  */
 function renderDatabaseCpu(measurements: readonly Measurement[]): string {
-  const names = DATABASE_SCENARIOS.map((s) => s.name).filter((name) =>
-    measurements.some((m) => m.scenario === name),
-  );
-  if (names.length === 0) return '';
-  const header = [
-    'scenario',
-    'req/s',
-    'service cores',
-    'postgres cores',
-    'bench+other',
-    'service µs/req',
-    'postgres µs/req',
-    'kernel share',
-  ];
-  const cells = names.map((name) => {
-    const ms = measurements.filter((m) => m.scenario === name);
-    const perRequest = (cores: (c: CpuShares) => number) =>
-      Math.round(median(ms.map((m) => (cores(m.cpu) * 1e6) / m.rps))).toLocaleString('en-US');
-    return [
-      name,
-      Math.round(median(ms.map((m) => m.rps))).toLocaleString('en-US'),
-      median(ms.map((m) => m.cpu.service)).toFixed(2),
-      median(ms.map((m) => m.cpu.postgres)).toFixed(2),
-      median(ms.map((m) => m.cpu.bench + m.cpu.other)).toFixed(2),
-      perRequest((c) => c.service),
-      perRequest((c) => c.postgres),
-      `${Math.round(median(ms.map((m) => kernelPercent(m.cpu))))} %`,
-    ];
-  });
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (c: readonly string[]) =>
-    c
-      .map((text, i) => (i === 0 ? text.padEnd(widths[i] ?? 0) : text.padStart(widths[i] ?? 0)))
-      .join('  ');
-  return [
-    "CPU during the shop and wallet loads (medians; cores used on average; postgres: the bench database's " +
-      "backends and the server's own processes; bench+other: the load generator and the rest of " +
-      'the machine; kernel share: of the service and postgres time, the part spent in the kernel):',
-    line(header),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...cells.map(line),
-  ].join('\n');
+  const table = databaseCpuTable(measurements, DATABASE_SCENARIOS);
+  return table.rows.length === 0 ? '' : textTable(table);
 }
 
 function judge(rows: readonly Row[], measurements: readonly Measurement[]): Verdict[] {
@@ -760,11 +683,46 @@ function gitDescription(): { commit: string; dirty: boolean } | null {
   }
 }
 
-function writeResults(report: object): string {
+interface ResultFiles {
+  readonly json: string;
+  readonly html: string;
+  readonly latest: string;
+}
+
+/**
+ * The raw results as JSON, and the HTML report of them under the same name beside it; a copy of
+ * the report as LATEST_REPORT, so that the newest one is always at the same path.
+ */
+function writeResults(results: BenchResults): ResultFiles {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-  return file;
+  const stem = join(RESULTS_DIR, new Date().toISOString().replace(/[:.]/g, '-'));
+  const files = {
+    json: `${stem}.json`,
+    html: `${stem}.html`,
+    latest: join(RESULTS_DIR, LATEST_REPORT),
+  };
+  writeFileSync(files.json, `${JSON.stringify(results, null, 2)}\n`);
+  const page = renderHtmlReport(results, { rawResults: basename(files.json) });
+  writeFileSync(files.html, page);
+  writeFileSync(files.latest, page);
+  return files;
+}
+
+/** What each scenario run and SLI run is planned to take, in the order main runs them. */
+function plannedTasks(
+  scenarios: readonly Scenario[],
+  sli: boolean,
+  options: Options,
+): PlannedTask[] {
+  const load = options.warmup + options.duration + SETTLE_MS / 1_000;
+  const search =
+    SLI_OVERHEAD_SECONDS +
+    SLI_PLANNED_STEPS * (options.stepSeconds + SLI_STEP_SETTLE_SECONDS) +
+    (options.sliSeconds > 0 ? options.sliSeconds + SLI_STEP_SETTLE_SECONDS : 0);
+  return Array.from({ length: options.runs }, (_, i) => i + 1).flatMap((run) => [
+    ...scenarios.map((s) => ({ run, name: s.name, seconds: load })),
+    ...(sli ? [{ run, name: SLI_NAME, seconds: search }] : []),
+  ]);
 }
 
 /**
@@ -826,8 +784,6 @@ async function startServers(
   return servers;
 }
 
-const verdictLabel = (v: Verdict) => (v.pass ? 'PASS' : v.inconclusive ? 'INCONCLUSIVE' : 'FAIL');
-
 /** What the bench seeded in its database; null for a feature none of the scenarios uses. */
 interface Fixtures {
   readonly shop: ShopFixture | null;
@@ -840,8 +796,7 @@ function renderLoadReports(measurements: readonly Measurement[]): string {
   if (reported.length === 0) return '';
   const width = Math.max(...reported.map((m) => m.scenario.length));
   return [
-    'After each load (the wallets: balances and wallet_operations in SQL on the bench database; ' +
-      "batches from the service's wallet_batch_operations at /metrics, during the load only):",
+    LOAD_REPORTS_CAPTION,
     ...reported.map(
       (m) => `  run ${m.run}  ${m.scenario.padEnd(width)}  ${m.report?.summary ?? ''}`,
     ),
@@ -854,7 +809,7 @@ function printReport(
   measurements: readonly Measurement[],
   sliRuns: readonly SliRun[],
   options: Options,
-  fixtures: Fixtures,
+  found: readonly string[],
 ): void {
   const out = (text: string) => process.stdout.write(`${text}\n`);
   out(
@@ -866,7 +821,7 @@ function printReport(
     'Latencies in whole ms, as autocannon records them; requests, non-2xx and errors summed ' +
       'over runs; "vs hello" is the median of per-run ratios.\n',
   );
-  out(renderTable(rows));
+  out(textTable(resultsTable(rows)));
   const databaseCpu = renderDatabaseCpu(measurements);
   if (databaseCpu) out(`\n${databaseCpu}`);
   const scale = renderScale(measurements);
@@ -876,7 +831,7 @@ function printReport(
   if (sliRuns.length > 0) out(`\n${renderSli(sliRuns)}`);
   out('\nTargets:');
   for (const v of verdicts) out(`  ${verdictLabel(v)}  ${v.target}: ${v.detail}`);
-  for (const note of notes(rows, measurements, options, fixtures)) out(`  note  ${note}`);
+  for (const note of found) out(`  note  ${note}`);
 }
 
 async function main(): Promise<number> {
@@ -902,7 +857,14 @@ async function main(): Promise<number> {
       /^(SCORING_|REDIS_|SHOP_|DATABASE_(?!URL$))/.test(key),
     ),
   );
-  const report = (extra: object) => ({
+  /** The results, for the JSON and the HTML report, with how the run ended. */
+  const report = <Extra extends object>(
+    outcome: {
+      rows: readonly Row[];
+      verdicts: readonly Verdict[];
+      notes: readonly string[];
+    } & Extra,
+  ) => ({
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     options,
@@ -917,7 +879,15 @@ async function main(): Promise<number> {
       database: BENCH_DATABASE,
       settings,
     },
-    scenarios: scenarios.map(({ name, server, description }) => ({ name, server, description })),
+    scenarios: scenarios.map((s) => {
+      const baseline = SCALE_SCENARIOS.find((scale) => scale === s)?.baseline;
+      return {
+        name: s.name,
+        server: s.server,
+        description: s.description,
+        ...(baseline && { baseline }),
+      };
+    }),
     measurements,
     shop: fixture && {
       seededUsers: fixture.users.length,
@@ -934,10 +904,11 @@ async function main(): Promise<number> {
       autovacuumOff: wallets.autovacuumOff,
     },
     sli: sliRuns,
+    sliP99MaxMs: SLI_P99_MAX_MS,
     servers: Object.fromEntries(
       state.servers.map((s) => [s.name, { linesWritten: s.linesWritten, lastLines: s.output() }]),
     ),
-    ...extra,
+    ...outcome,
   });
 
   try {
@@ -984,10 +955,17 @@ async function main(): Promise<number> {
       wallets,
     };
 
+    const progress = new Progress({
+      tasks: plannedTasks(scenarios, sli, options),
+      runs: options.runs,
+      stream: process.stderr,
+    });
+    state.progress = progress;
     for (let run = 1; run <= options.runs; run++) {
       const ofRun: Measurement[] = [];
       for (const scenario of scenarios) {
         if (state.interrupted) throw new HarnessError('interrupted');
+        progress.begin(run, scenario.name);
         const m = await measure(scenario, ctx, all, options, run);
         ofRun.push(m);
         measurements.push(m);
@@ -997,10 +975,12 @@ async function main(): Promise<number> {
             `  (first answer ${m.firstAnswerMs} ms)`,
         );
         await sleep(SETTLE_MS);
+        progress.done();
       }
       const hello = ofRun.find((m) => m.scenario === 'hello')?.rps ?? Number.NaN;
       for (const m of ofRun) m.ratioToHello = m.rps / hello;
       if (sli && fixture && all.shop) {
+        progress.begin(run, SLI_NAME);
         sliRuns.push(
           await runSli({
             run,
@@ -1011,7 +991,11 @@ async function main(): Promise<number> {
             fixture,
             stepSeconds: options.stepSeconds,
             sustainedSeconds: options.sliSeconds,
-            log,
+            // It logs a line per step: each moves the progress on.
+            log: (line) => {
+              log(line);
+              progress.step();
+            },
             interrupted: () => state.interrupted,
           }),
         );
@@ -1020,12 +1004,15 @@ async function main(): Promise<number> {
             `shop died during ${SLI_NAME} (${all.shop.exitStatus}):\n${all.shop.output()}`,
           );
         }
+        progress.done();
       }
     }
+    endProgress();
 
     const rows = summarise(measurements);
     const verdicts = [...judge(rows, measurements), ...sliVerdicts(sliRuns)];
-    printReport(rows, verdicts, measurements, sliRuns, options, { shop: fixture, wallets });
+    const found = notes(rows, measurements, options, { shop: fixture, wallets });
+    printReport(rows, verdicts, measurements, sliRuns, options, found);
     await cleanup();
     const cleaned = state.cleaned;
     if (cleaned) {
@@ -1037,26 +1024,47 @@ async function main(): Promise<number> {
     if (state.databaseDropped) {
       process.stdout.write(`Database ${BENCH_DATABASE} dropped.\n`);
     }
-    const file = writeResults(
-      report({ rows, verdicts, distinctBodies: distinctBodiesBuilt(), cleaned }),
+    const files = writeResults(
+      report({
+        rows,
+        verdicts,
+        notes: found,
+        distinctBodies: distinctBodiesBuilt(),
+        cleaned,
+      }),
     );
-    process.stdout.write(`Raw results: ${file}\n`);
+    process.stdout.write(`Raw results: ${files.json}\n`);
+    process.stdout.write(`HTML report: ${files.html} (the newest also as ${files.latest})\n`);
     return 0;
   } catch (err) {
+    endProgress();
     if (state.interrupted) return 130;
     log(`\nbench failed: ${err instanceof Error ? err.message : String(err)}`);
     if (!(err instanceof HarnessError) && err instanceof Error && err.stack) log(err.stack);
     if (measurements.length > 0 || sliRuns.length > 0) {
-      log(`partial results: ${writeResults(report({ failed: String(err) }))}`);
+      // The targets need every run; what was measured is still worth a look.
+      const files = writeResults(
+        report({ rows: summarise(measurements), verdicts: [], notes: [], failed: String(err) }),
+      );
+      log(`partial results: ${files.json}`);
+      log(`HTML report of them: ${files.html}`);
     }
     return 1;
   } finally {
+    endProgress();
     await cleanup();
   }
 }
 
+/** Clears the progress line: the text report and the last words are written without it. */
+function endProgress(): void {
+  state.progress?.stop();
+  state.progress = null;
+}
+
 process.once('SIGINT', () => {
   state.interrupted = true;
+  endProgress();
   log('\nbench: interrupted; stopping the load, the servers and the proxy');
   void cleanup().finally(() => process.exit(130));
 });
