@@ -15,8 +15,9 @@ export interface Credentials {
   readonly token: string | null;
 }
 
+/** Text is hashed, and tokens compared, as UTF-8 (Node's default for strings). */
 function sha512Hex(text: string): string {
-  return createHash('sha512').update(text, 'utf8').digest('hex');
+  return createHash('sha512').update(text).digest('hex');
 }
 
 /** YYYYMMDDHH on the server's local clock, as the course template computed it. */
@@ -41,8 +42,8 @@ export function isAuthenticated(credentials: Credentials, salts: Salts, now: Dat
   const expected = isAdmin(credentials)
     ? adminToken(now, salts.adminSalt)
     : userToken(credentials.account, credentials.login, salts.salt);
-  const given = Buffer.from(credentials.token ?? '', 'utf8');
-  const wanted = Buffer.from(expected, 'utf8');
+  const given = Buffer.from(credentials.token ?? '');
+  const wanted = Buffer.from(expected);
   // The expected length is public (128 hex digits); only the comparison must not leak.
   return given.length === wanted.length && timingSafeEqual(given, wanted);
 }

@@ -47,6 +47,7 @@ describe('computeScore', () => {
       [{ email: 'a@b' }, 1.5],
       [{ phone: '79175002040', email: 'a@b' }, 3],
       [{ first_name: 'a' }, 0],
+      [{ last_name: 'b' }, 0],
       [{ first_name: 'a', last_name: 'b' }, 0.5],
       [{ birthday }, 0],
       [{ gender: 1 }, 0],
@@ -139,6 +140,10 @@ describe('parseCachedScore', () => {
       ['1e2', 100],
       ['-1E-2', -0.01],
       ['5', 5],
+      ['12', 12],
+      ['3.25', 3.25],
+      ['25e-1', 2.5],
+      ['1e10', 1e10],
     ] as const,
     ([text, score]) => {
       expect(parseCachedScore(text)).toBe(score);

@@ -16,7 +16,7 @@ export function computeScore(args: OnlineScoreArguments): number {
 
 /** A netstring: the UTF-8 byte length, a colon, the bytes, a comma; no two inputs share one. */
 function netstring(text: string): string {
-  return `${Buffer.byteLength(text, 'utf8')}:${text},`;
+  return `${Buffer.byteLength(text)}:${text},`;
 }
 
 /**
@@ -33,8 +33,7 @@ export function scoreCacheKey(args: OnlineScoreArguments): string {
     args.gender === null ? '' : String(args.gender),
   ];
   return (
-    SCORE_KEY_PREFIX +
-    createHash('sha256').update(parts.map(netstring).join(''), 'utf8').digest('hex')
+    SCORE_KEY_PREFIX + createHash('sha256').update(parts.map(netstring).join('')).digest('hex')
   );
 }
 

@@ -1,6 +1,7 @@
 // Exact money in JSON: parseJsonExact keeps unsafe numbers' text; integerOfNumberText reads it.
+import { AssertionError } from 'node:assert';
 import fc from 'fast-check';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { cases } from '../../../test/support/cases.ts';
 import { integerOfNumberText, JsonNumberText, MONEY_MAX, parseJsonExact } from './wallet.money.ts';
 
@@ -28,6 +29,33 @@ describe('parseJsonExact', () => {
       expect(JSON.stringify(parsed)).toBe(JSON.stringify(JSON.parse(text)));
     },
   );
+
+  cases(
+    'parses a body whose numbers are all plain safe integers once, with plain JSON.parse',
+    [
+      '{"operation_type":"DEPOSIT","amount":42}',
+      '{"amount":-9007199254740991}',
+      '[1,2]',
+      '7',
+      'null',
+    ],
+    (text) => {
+      const parse = vi.spyOn(JSON, 'parse');
+      try {
+        parseJsonExact(text);
+        expect(parse.mock.calls).toEqual([[text]]);
+      } finally {
+        parse.mockRestore();
+      }
+    },
+  );
+
+  test('keeps the unsafe numbers of a top-level array too', () => {
+    expect(parseJsonExact('[9007199254740993,1]')).toStrictEqual([
+      new JsonNumberText('9007199254740993'),
+      1,
+    ]);
+  });
 
   test('keeps numbers written with a fraction or an exponent as their text, however small', () => {
     const parsed = parseJsonExact('{"a":1,"b":10.0,"c":1e3,"d":9007199254740991}');
@@ -161,6 +189,14 @@ describe('integerOfNumberText', () => {
     ] as const,
     ([source, expected]) => {
       expect(integerOfNumberText(source)).toBe(bigintOr(expected));
+    },
+  );
+
+  cases(
+    'a text that is not a JSON number is a bug of its caller, never read as an amount',
+    ['', 'abc', '1x', 'x1', '1.', '.5', '+1', '1e', '--1'],
+    (source) => {
+      expect(() => integerOfNumberText(source)).toThrow(AssertionError);
     },
   );
 

@@ -1,5 +1,6 @@
 // Owns exact money in JSON: request bodies are parsed so that integers beyond 2^53 keep every
 // digit, at no cost to bodies without such numbers, and amounts are read as bigint.
+import assert from 'node:assert/strict';
 
 /** The largest balance and amount: PostgreSQL's bigint, 2^63 − 1. */
 export const MONEY_MAX = 2n ** 63n - 1n;
@@ -39,8 +40,9 @@ export function parseJsonExact(text: string): unknown {
   return JSON.parse(text, keepInexactNumbers as Parameters<typeof JSON.parse>[1]);
 }
 
+/** Whether a top-level field or element of a body is a number a double cannot hold exactly. */
 function hasUnsafeNumber(value: unknown): boolean {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  if (value === null || typeof value !== 'object') return false;
   for (const field of Object.values(value)) {
     if (typeof field === 'number' && !Number.isSafeInteger(field)) return true;
   }
@@ -57,16 +59,23 @@ const EXPONENT_SHOWN_MAX = 64;
  */
 export function integerOfNumberText(source: string): bigint | 'fraction' | 'huge' {
   const match = NUMBER_TEXT.exec(source);
-  if (!match) return 'fraction';
-  const [, sign = '', whole = '', fraction = '', exponentText = '0'] = match;
+  // Only JSON.parse's source texts come here, and every JSON number matches.
+  assert(match, `not a JSON number: ${source}`);
+  const [, sign, whole, fraction = '', exponentText] = match as unknown as [
+    string,
+    string,
+    string,
+    string | undefined,
+    string | undefined,
+  ];
   const digits = `${whole}${fraction}`.replace(/^0+(?=\d)/, '');
-  const exponent = Number(exponentText) - fraction.length;
-  if (/^0+$/.test(digits)) return 0n;
+  const exponent = Number(exponentText ?? 0) - fraction.length;
+  if (digits === '0') return 0n;
   if (exponent >= 0) {
     if (digits.length + exponent > EXPONENT_SHOWN_MAX) return 'huge';
     return BigInt(`${sign}${digits}${'0'.repeat(exponent)}`);
   }
-  const kept = digits.slice(0, exponent);
+  // The digits are not all zeros (that was 0n above): a zero fraction leaves one digit kept at least.
   if (!/^0*$/.test(digits.slice(exponent))) return 'fraction';
-  return BigInt(`${sign}${kept === '' ? '0' : kept}`);
+  return BigInt(`${sign}${digits.slice(0, exponent)}`);
 }
