@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
-import { FaultProxy } from '../test/support/fault-proxy.ts';
+import { FaultProxy } from '../tooling/fault-proxy.ts';
 import { cpuShares, cpuSnapshot } from './cpu.ts';
 import {
   ADMIN_DATABASE_URL,

@@ -3,8 +3,8 @@
 // transaction pooling, beside the same loads on one process reached directly (shop-mixed,
 // wallet-uniform), so that each mode's cost or gain is a same-run ratio. The engines are the ones
 // the scale tests run (Debian's haproxy and pgbouncer, configured as docs/scaling.md says).
-import { type Haproxy, startHaproxy } from '../test/support/haproxy.ts';
-import { type Pgbouncer, startPgbouncer } from '../test/support/pgbouncer.ts';
+import { type Haproxy, startHaproxy } from '../tooling/haproxy.ts';
+import { type Pgbouncer, startPgbouncer } from '../tooling/pgbouncer.ts';
 import { freePort, HarnessError, type ServerProcess, type ServerSpec } from './processes.ts';
 import type { Scenario, ServerName } from './scenarios.ts';
 import { SHOP_SCENARIOS } from './shop.ts';

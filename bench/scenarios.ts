@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
-import type { FaultProxy } from '../test/support/fault-proxy.ts';
+import type { FaultProxy } from '../tooling/fault-proxy.ts';
 import { HarnessError } from './processes.ts';
 import type { ShopFixture } from './shop.ts';
 import type { WalletFixture } from './wallets.ts';

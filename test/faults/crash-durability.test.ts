@@ -8,9 +8,9 @@
 import pg from 'pg';
 import { expect, onTestFinished, test } from 'vitest';
 import { ITEMS, START_COINS } from '../../src/features/shop/shop.catalog.ts';
+import { PROCESS_WAIT_MS } from '../../tooling/engines.ts';
 import { TEST_JWT_SECRET } from '../support/app.ts';
 import { describeWithPostgres, ownPostgresDatabase } from '../support/database.ts';
-import { PROCESS_WAIT_MS } from '../support/engines.ts';
 import { type Load, type Sent, startLoad, timedSocketSender, untilCount } from '../support/load.ts';
 import { startService } from '../support/processes.ts';
 import { uniqueName } from '../support/shop.ts';

@@ -3,8 +3,8 @@
 // transaction whose BEGIN never left runs on a live one.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type Database, statement } from '../../src/platform/database.ts';
+import { type FaultProxy, proxiedPostgres } from '../../tooling/fault-proxy.ts';
 import { describeWithPostgres, ownPostgresDatabase } from '../support/database.ts';
-import { type FaultProxy, proxiedPostgres } from '../support/fault-proxy.ts';
 import { openPostgres } from '../support/postgres-admin.ts';
 
 const POOL_SIZE = 4;

@@ -2,8 +2,8 @@
 // for the store): online_score keeps answering from its own computation within a time bound,
 // clients_interests answers 503 within the store's budget, and both recover with no restart.
 import { afterEach, beforeEach, expect, test } from 'vitest';
+import { FaultProxy } from '../../tooling/fault-proxy.ts';
 import { buildTestApp, type TestApp } from '../support/app.ts';
-import { FaultProxy } from '../support/fault-proxy.ts';
 import {
   asEnv,
   callMethod,

@@ -2,6 +2,7 @@
 // 500 in its own body within its timeouts (never hangs), readiness says the database is down, and
 // everything works again once the server is back, with no restart.
 import { beforeAll, expect, test } from 'vitest';
+import type { FaultProxy } from '../../tooling/fault-proxy.ts';
 import {
   buildTestAppBehindProxy,
   OUTAGE_LIMITS,
@@ -9,7 +10,6 @@ import {
   type TestApp,
 } from '../support/app.ts';
 import { describeWithPostgres, ownPostgresDatabase } from '../support/database.ts';
-import type { FaultProxy } from '../support/fault-proxy.ts';
 import { type ShopClient, type ShopUser, shopClient } from '../support/shop.ts';
 
 /** The longest a request may wait on a dead server: a stuck query's client-side timeout. */

@@ -2,9 +2,9 @@
 // on one wallet fails as a whole with 500 in FastAPI's body within the timeouts, the wallet's queue
 // does not wedge, and once the server is back the balance equals exactly what was answered 200.
 import { beforeAll, expect, test } from 'vitest';
+import type { FaultProxy } from '../../tooling/fault-proxy.ts';
 import { buildTestAppBehindProxy, OUTAGE_LIMITS, OUTAGE_SLACK_MS } from '../support/app.ts';
 import { describeWithPostgres, ownPostgresDatabase } from '../support/database.ts';
-import type { FaultProxy } from '../support/fault-proxy.ts';
 import { injectSender, type WalletClient, walletClient } from '../support/wallets.ts';
 
 /** A batch waits at most for a connection, then for its statement's client-side timeout. */

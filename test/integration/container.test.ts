@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
+import { enginePath, enginesMissing, PROCESS_WAIT_MS } from '../../tooling/engines.ts';
 import { TEST_JWT_SECRET } from '../support/app.ts';
 import { ownPostgresDatabase, postgresUrl } from '../support/database.ts';
-import { enginePath, enginesMissing, PROCESS_WAIT_MS } from '../support/engines.ts';
 import { startService } from '../support/processes.ts';
 
 const run = promisify(execFile);

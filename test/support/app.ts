@@ -5,8 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll } from 'vitest';
 import { type AppOverrides, buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/platform/config.ts';
+import { type FaultProxy, proxiedPostgres } from '../../tooling/fault-proxy.ts';
 import { memoryDatabase } from './database.ts';
-import { type FaultProxy, proxiedPostgres } from './fault-proxy.ts';
 
 /** The JWT secret of test apps; tests sign their own forged and expired tokens with it. */
 export const TEST_JWT_SECRET = 'test-secret-of-at-least-32-characters!';

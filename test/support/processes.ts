@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach } from 'vitest';
-import { PROCESS_WAIT_MS } from './engines.ts';
+import { PROCESS_WAIT_MS } from '../../tooling/engines.ts';
 
 /** The repository's root. */
 export const REPOSITORY = fileURLToPath(new URL('../..', import.meta.url));

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import { describe } from 'vitest';
-import { enginesMissing } from './engines.ts';
+import { enginesMissing } from '../../tooling/engines.ts';
 import { type RedisServerProcess, startRedisServer, waitFor } from './redis-server.ts';
 
 /** Hash slots of a Redis Cluster. */

@@ -3,7 +3,7 @@
 // and restarted by process id. Whatever a test leaves running is killed when the worker exits.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { enginePath, PROCESS_WAIT_MS } from './engines.ts';
+import { enginePath, PROCESS_WAIT_MS } from '../../tooling/engines.ts';
 
 /** How much of a server's own log is kept, to say why it did not start. */
 const OUTPUT_KEPT_CHARS = 16_384;
