@@ -3,6 +3,7 @@
 // apply them), named statements, and transactions retried on the aborts that PostgreSQL asks
 // clients to retry (serialization failures, deadlocks). Behind a transaction pooler (PgBouncer's
 // pool_mode = transaction) it keeps no session state: limits are set per transaction.
+import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -137,7 +138,7 @@ export function toSafeInteger(value: unknown): number {
       : typeof value === 'string' || typeof value === 'bigint'
         ? Number(value)
         : Number.NaN;
-  if (!Number.isSafeInteger(number)) throw new Error(`not a safe integer: ${String(value)}`);
+  assert(Number.isSafeInteger(number), `not a safe integer: ${String(value)}`);
   return number;
 }
 

@@ -2,6 +2,7 @@
 // blocks the event loop, in a self-describing format so that parameters can be raised later
 // without invalidating the hashes already stored; and the bounded, fair queue in front of it, so
 // that a flood of hashes from one client neither waits without end nor makes others wait behind it.
+import assert from 'node:assert/strict';
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -57,22 +58,21 @@ const ENCODED = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([\w-]+)\$([\w
 /** True when `password` matches `encoded`; throws on a stored value this module did not write. */
 export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
   const match = ENCODED.exec(encoded);
-  if (!match) throw new Error('stored password hash has an unknown format');
+  assert(match, 'stored password hash has an unknown format');
   const params = {
     log2N: Number(match[1]),
     blockSize: Number(match[2]),
     parallelism: Number(match[3]),
   };
-  if (
-    params.log2N < 1 ||
-    params.log2N > LOG2N_MAX ||
-    params.blockSize < 1 ||
-    params.blockSize > BLOCK_SIZE_MAX ||
-    params.parallelism < 1 ||
-    params.parallelism > PARALLELISM_MAX
-  ) {
-    throw new Error('stored password hash has out-of-range parameters');
-  }
+  assert(
+    params.log2N >= 1 &&
+      params.log2N <= LOG2N_MAX &&
+      params.blockSize >= 1 &&
+      params.blockSize <= BLOCK_SIZE_MAX &&
+      params.parallelism >= 1 &&
+      params.parallelism <= PARALLELISM_MAX,
+    'stored password hash has out-of-range parameters',
+  );
   const expected = Buffer.from(match[5] as string, 'base64url');
   const key = await derive(password, Buffer.from(match[4] as string, 'base64url'), params);
   return key.length === expected.length && timingSafeEqual(key, expected);

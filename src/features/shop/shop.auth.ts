@@ -1,6 +1,7 @@
 // Owns who a shop client is: login (registering unknown names on the spot, within the limits on
 // failed sign-ins of shop.sign-in-limits.ts), tokens, and the memory of recent successful password
 // checks that keeps scrypt off the hot path of repeated logins without weakening the stored hashes.
+import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { type Database, SWEEP_BATCH_MAX, sweepInBatches } from '../../platform/database.ts';
@@ -140,7 +141,7 @@ export function createShopAuth(deps: {
     }
     // Another first login of this name won the insert: this one is now an ordinary login.
     const winner = await repository.findCredentials(database, credentials.username);
-    if (!winner) throw new Error('a username that was just taken cannot be found');
+    assert(winner, 'a username that was just taken cannot be found');
     return subjectIfMatches(winner, credentials, address, false);
   }
 

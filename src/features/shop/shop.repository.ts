@@ -1,5 +1,6 @@
 // Owns the shop's SQL. Each balance change is one statement or one transaction that locks the
 // rows it changes; the tables are described in shop.schema.ts.
+import assert from 'node:assert/strict';
 import { type Queryable, statement, toSafeInteger } from '../../platform/database.ts';
 import { type FailureCount, NO_FAILURES, type SignInCounts } from './shop.sign-in-limits.ts';
 
@@ -57,7 +58,7 @@ export async function findSignIn(
     address_failures: number | null;
     address_seconds_left: number | null;
   }>(FIND_SIGN_IN, [sign.username, sign.address, sign.windowSeconds]);
-  if (!row) throw new Error('shop_find_sign_in returned no row');
+  assert(row, 'shop_find_sign_in returned no row');
   const count = (failures: number | null, secondsLeft: number | null): FailureCount =>
     failures === null ? NO_FAILURES : { failures, secondsLeft: Number(secondsLeft) };
   return {
@@ -193,7 +194,7 @@ export async function transfer(
     move.recipientName,
     move.amount,
   ]);
-  if (!row) throw new Error('shop_transfer returned no row');
+  assert(row, 'shop_transfer returned no row');
   return row.outcome;
 }
 
@@ -210,7 +211,7 @@ export async function claimIdempotencyKey(
   const [inserted] = await tx.query(CLAIM_KEY, [userId, key, fingerprint]);
   if (inserted) return null;
   const [row] = await tx.query<IdempotencyRecord>(READ_KEY, [userId, key, ttlSeconds]);
-  if (!row) throw new Error('idempotency key vanished while locked');
+  assert(row, 'idempotency key vanished while locked');
   return row;
 }
 

@@ -1,5 +1,6 @@
 // Owns the shop's rules: what /api/info shows, and buying and sending as all-or-nothing changes,
 // each optionally made idempotent by a client's key. Refusals are AppErrors from the catalogue.
+import assert from 'node:assert/strict';
 import type { Registry } from 'prom-client';
 import {
   type Database,
@@ -187,6 +188,6 @@ function unknownItem(item: string): AppError {
 function replay(first: repository.IdempotencyRecord): Refusal {
   if (first.outcome === 'OK') return null;
   const spec = shopErrors[first.outcome as ShopErrorCode];
-  if (!spec) throw new Error(`idempotency record holds an unknown outcome: ${first.outcome}`);
+  assert(spec, `idempotency record holds an unknown outcome: ${first.outcome}`);
   return new AppError(spec, first.message ?? undefined, REPLAYED);
 }

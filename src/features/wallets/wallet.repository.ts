@@ -1,6 +1,7 @@
 // Owns the wallets' SQL; the tables are described in wallet.schema.ts and batches of operations
 // are applied by wallet_apply_many (migrations/0004…), which calls wallet_apply (0003…) per wallet. Money crosses the
 // driver as text in both directions, so no value is ever a double on the way.
+import assert from 'node:assert/strict';
 import { type Queryable, statement } from '../../platform/database.ts';
 import type { OperationType } from './wallet.requests.ts';
 
@@ -80,7 +81,7 @@ export async function listWallets(
 
 export async function createWallet(db: Queryable): Promise<WalletView> {
   const [row] = await db.query<WalletRow>(CREATE, []);
-  if (!row) throw new Error('INSERT … RETURNING returned no row');
+  assert(row, 'INSERT … RETURNING returned no row');
   return toWallet(row);
 }
 
@@ -110,9 +111,7 @@ export async function applyBatches(
     operations.map((op) => op.key),
     operations.map((op) => op.fingerprint),
   ]);
-  if (rows.length !== operations.length) {
-    throw new Error(`${operations.length} operations returned ${rows.length} results`);
-  }
+  assert.equal(rows.length, operations.length, 'one result per operation');
   const results = rows.map((row) => ({
     outcome: row.r_outcome,
     operationId: row.r_operation_id,

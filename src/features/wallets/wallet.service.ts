@@ -1,6 +1,7 @@
 // Owns the wallets' rules: listing, creating and reading wallets, and deposits and withdrawals
 // applied in per-wallet batches (wallet.batches.ts), each optionally made idempotent by a client's
 // key. Refusals are AppErrors from the catalogue; nothing here knows HTTP.
+import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Gauge, type Registry } from 'prom-client';
 import {
@@ -212,7 +213,7 @@ export function createWalletService(deps: {
     async operate(walletId, request, idempotencyKey) {
       if (idempotencyKey !== null) return once(walletId, request, idempotencyKey);
       const result = await apply(walletId, request, null);
-      if (result === 'REPLAY') throw new Error('an operation without a key was answered REPLAY');
+      assert(result !== 'REPLAY', 'an operation without a key was answered REPLAY');
       return result;
     },
 
@@ -251,10 +252,10 @@ function outcomeOf(
   result: repository.BatchResult,
 ): OperationResult | 'REPLAY' {
   if (result.outcome === 'NO_WALLET') throw new AppError(walletErrors.WALLET_NOT_FOUND);
-  if (result.balance < 0n) throw new Error(`wallet ${walletId} has a negative balance`);
+  assert(result.balance >= 0n, `wallet ${walletId} has a negative balance`);
   switch (result.outcome) {
     case 'OK':
-      if (result.operationId === null) throw new Error('an applied operation has no id');
+      assert(result.operationId !== null, 'an applied operation has no id');
       return {
         walletId,
         operationId: result.operationId,
@@ -286,7 +287,7 @@ function replay(walletId: string, record: repository.KeyRecord, fingerprint: str
   if (record.outcome === null) throw new AppError(walletErrors.IDEMPOTENCY_IN_FLIGHT);
   if (record.outcome === 'OK') {
     const op = record.operation;
-    if (!op) throw new Error('an idempotency record of a success names no operation');
+    assert(op, 'an idempotency record of a success names no operation');
     return {
       walletId,
       operationId: op.operationId,
@@ -296,8 +297,9 @@ function replay(walletId: string, record: repository.KeyRecord, fingerprint: str
       replayed: true,
     } satisfies OperationResult;
   }
-  if (record.outcome !== 'INSUFFICIENT_FUNDS' && record.outcome !== 'BALANCE_LIMIT') {
-    throw new Error(`idempotency record holds an unknown outcome: ${record.outcome}`);
-  }
+  assert(
+    record.outcome === 'INSUFFICIENT_FUNDS' || record.outcome === 'BALANCE_LIMIT',
+    `idempotency record holds an unknown outcome: ${record.outcome}`,
+  );
   throw new AppError(walletErrors[record.outcome], undefined, REPLAYED);
 }

@@ -1,5 +1,6 @@
 // Owns the mechanics every API style's error handler shares: classify what was thrown, hide the
 // internals of 5xx, log bugs once, set the headers; each style only renders the body.
+import { AssertionError } from 'node:assert';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
@@ -40,7 +41,11 @@ export function errorHandler(render: RenderError, statusOf: (status: number) => 
     const failure = { ...classified, status: statusOf(classified.status) };
     // Expected failures (the catalogue's, a dependency down) are logged where they are detected,
     // once per change of state; per request they are information, or an outage floods the log.
-    if (failure.status >= 500 && !(error instanceof AppError)) {
+    // A broken invariant (an `assert` of an impossible state) is a bug: the request stops there,
+    // with a 500, and the log says so at its loudest level.
+    if (error instanceof AssertionError) {
+      request.log.fatal({ err: error, bug: true }, 'broken invariant: a bug');
+    } else if (failure.status >= 500 && !(error instanceof AppError)) {
       request.log.error({ err: error }, 'request failed');
     } else {
       request.log.info({ status: failure.status, reason: failure.message }, 'request rejected');
