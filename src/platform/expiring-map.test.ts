@@ -33,6 +33,15 @@ describe('ExpiringMap', () => {
     expect(map.size).toBe(1);
   });
 
+  test('setting a key again makes it the most recently used', () => {
+    const map = new ExpiringMap<string, number>(2, () => 0);
+    map.set('a', 1, 10);
+    map.set('b', 2, 10);
+    map.set('a', 3, 10); // now the most recently used: 'b' is the oldest
+    map.set('c', 4, 10);
+    expect([map.get('a'), map.get('b'), map.get('c')]).toEqual([3, undefined, 4]);
+  });
+
   test('a limit of 0 remembers nothing', () => {
     const map = new ExpiringMap<string, number>(0, () => 0);
     map.set('a', 1, 10);

@@ -33,14 +33,14 @@ export class ExpiringMap<K, V> {
     return entry.value;
   }
 
+  /** Makes the entry the most recently used; past `entriesMax`, the least recently used goes. */
   set(key: K, value: V, expiresAtMs: number): void {
-    if (this.#entriesMax === 0) return;
     this.#entries.delete(key);
     this.#entries.set(key, { value, expiresAtMs });
-    while (this.#entries.size > this.#entriesMax) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done) break;
-      this.#entries.delete(oldest.value);
+    // One entry in, so at most one out: with a limit of 0, the one just set.
+    if (this.#entries.size > this.#entriesMax) {
+      const [oldest] = this.#entries.keys();
+      this.#entries.delete(oldest as K);
     }
   }
 }

@@ -121,8 +121,38 @@ describe('ReadBatches', () => {
     expect(calls.map((c) => c.keys)).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
   });
 
-  test('limits below one are refused', () => {
-    expect(() => new ReadBatches(echo, { keysMax: 0, inFlightMax: 1 })).toThrow(RangeError);
-    expect(() => new ReadBatches(echo, { keysMax: 1, inFlightMax: 0 })).toThrow(RangeError);
+  test('once every key is answered, no further call is made', async () => {
+    const { calls, readMany } = controlledReads();
+    const batches = new ReadBatches(readMany, { keysMax: 10, inFlightMax: 2 });
+    const answered = [track(batches.load('a')), track(batches.load('b'))];
+    await nextTurn();
+    calls[0]?.answer(new Map([['a', 1]]));
+    for (let i = 0; i < 5; i += 1) await nextTurn();
+    expect(answered.map((r) => r.settled)).toEqual([true, true]);
+    expect(calls.map((c) => c.keys)).toEqual([['a', 'b']]);
+  });
+
+  test('limits of one are allowed: one key per call, one call at a time', async () => {
+    const { calls, readMany } = controlledReads();
+    const batches = new ReadBatches(readMany, { keysMax: 1, inFlightMax: 1 });
+    const results = ['a', 'b'].map((k) => track(batches.load(k)));
+    for (let i = 0; i < 3; i += 1) await nextTurn();
+    expect(calls.map((c) => c.keys)).toEqual([['a']]);
+    calls[0]?.answer(new Map([['a', 1]]));
+    for (let i = 0; i < 3; i += 1) await nextTurn();
+    expect(calls.map((c) => c.keys)).toEqual([['a'], ['b']]);
+    calls[1]?.answer(new Map([['b', 2]]));
+    await nextTurn();
+    expect(results.map((r) => r.value)).toEqual([1, 2]);
+  });
+
+  test('limits below one are refused, saying what is needed', () => {
+    const needed = 'read batches need at least one key and one call in flight';
+    expect(() => new ReadBatches(echo, { keysMax: 0, inFlightMax: 1 })).toThrow(
+      new RangeError(needed),
+    );
+    expect(() => new ReadBatches(echo, { keysMax: 1, inFlightMax: 0 })).toThrow(
+      new RangeError(needed),
+    );
   });
 });

@@ -56,8 +56,8 @@ export class ReadBatches<K, V> {
     });
   }
 
+  /** Runs only from the one turn #schedule queued, so a call is free and keys are waiting. */
   async #send(): Promise<void> {
-    if (this.#inFlight >= this.#limits.inFlightMax || this.#waiting.size === 0) return;
     const taken = new Map<K, Waiter<V>[]>();
     for (const [key, waiters] of this.#waiting) {
       if (taken.size >= this.#limits.keysMax) break;

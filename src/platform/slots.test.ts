@@ -56,7 +56,7 @@ describe('Slots', () => {
     expect(slots.held).toBe(0);
   });
 
-  test('a wait past the timeout fails without running the work, and leaves the queue', async () => {
+  test('a wait past the timeout fails with a SlotTimeoutError, without running the work, and leaves the queue', async () => {
     vi.useFakeTimers();
     const slots = new Slots(1, 50, 'a test slot');
     const first = held();
@@ -69,6 +69,7 @@ describe('Slots', () => {
     await vi.advanceTimersByTimeAsync(1);
     const error = await outcome;
     expect(error).toBeInstanceOf(SlotTimeoutError);
+    expect((error as Error).name).toBe('SlotTimeoutError');
     expect((error as Error).message).toBe('timed out after 50 ms waiting for a test slot');
     expect(late).not.toHaveBeenCalled();
     expect(slots.waiting).toBe(0);
@@ -80,28 +81,56 @@ describe('Slots', () => {
     await expect(slots.run(async () => 'after')).resolves.toBe('after');
   });
 
-  test('a waiter granted a slot before its timeout is not failed by the timer', async () => {
+  test('a waiter granted a slot before its timeout stops its timer, and is not failed by it', async () => {
     vi.useFakeTimers();
     const slots = new Slots(1, 50, 'a test slot');
     const first = held();
     const running = slots.run(first.work);
     const waited = slots.run(async () => 'granted');
     await vi.advanceTimersByTimeAsync(10);
+    expect(vi.getTimerCount()).toBe(1);
     first.end();
     await running;
+    // No timer is left to keep the process alive for the rest of the wait it no longer has.
+    expect(vi.getTimerCount()).toBe(0);
     await vi.advanceTimersByTimeAsync(100);
     await expect(waited).resolves.toBe('granted');
     expect([slots.held, slots.waiting]).toEqual([0, 0]);
   });
 
-  test('a size below one is refused, and so is an owner budget outside 1..size', () => {
-    expect(() => new Slots(0, 10, 'x')).toThrow(RangeError);
-    expect(() => new Slots(3, 10, 'x', 0)).toThrow(RangeError);
-    expect(() => new Slots(3, 10, 'x', 4)).toThrow(RangeError);
+  test('a size that is not a whole number of at least one is refused, naming the size', () => {
+    expect(() => new Slots(0, 10, 'x')).toThrow(new RangeError('slots: size 0 < 1'));
+    expect(() => new Slots(1.5, 10, 'x', 1)).toThrow(new RangeError('slots: size 1.5 < 1'));
+    expect(() => new Slots(2.5, 10, 'x')).toThrow(new RangeError('slots: size 2.5 < 1'));
+  });
+
+  test('an owner budget outside 1..size is refused, naming the budget and the size', () => {
+    expect(() => new Slots(3, 10, 'x', 0)).toThrow(new RangeError('slots: ownerMax 0 not in 1..3'));
+    expect(() => new Slots(3, 10, 'x', 4)).toThrow(new RangeError('slots: ownerMax 4 not in 1..3'));
+    expect(() => new Slots(3, 10, 'x', 1.5)).toThrow(
+      new RangeError('slots: ownerMax 1.5 not in 1..3'),
+    );
   });
 });
 
 describe('Slots with an owner budget', () => {
+  test('work of no owner is bounded by the size alone, not by an owner budget', async () => {
+    const slots = new Slots(3, 1_000, 'a test slot', 1);
+    const works = [held(), held(), held(), held()];
+    let started = 0;
+    const runs = works.map((w) =>
+      slots.run(() => {
+        started += 1;
+        return w.work();
+      }),
+    );
+    await nextTurn();
+    expect([started, slots.held, slots.waiting]).toEqual([3, 3, 1]);
+    for (const w of works) w.end();
+    await Promise.all(runs);
+    expect([started, slots.held, slots.waiting]).toEqual([4, 0, 0]);
+  });
+
   test("one owner's stuck work leaves the rest to another owner, who passes its queue", async () => {
     const slots = new Slots(3, 1_000, 'a test slot', 2);
     const stuck = [held(), held(), held(), held()];

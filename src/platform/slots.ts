@@ -2,6 +2,7 @@
 // once, and at most `ownerMax` of them for one named owner (a feature); the others wait first
 // come, first served among those whose owner may take one, and a wait longer than `timeoutMs`
 // fails.
+import assert from 'node:assert/strict';
 
 export class SlotTimeoutError extends Error {
   override name = 'SlotTimeoutError';
@@ -19,9 +20,12 @@ export class Slots {
   readonly #timeoutMs: number;
   readonly #what: string;
   #held = 0;
-  /** Slots held per named owner; an owner holding none is absent. */
-  readonly #heldBy = new Map<string, number>();
-  /** Oldest first; a waiter leaves it when granted a slot or when its wait times out. */
+  /** Slots held per owner, work of none under `undefined`; an owner that never held one is absent. */
+  readonly #heldBy = new Map<string | undefined, number>();
+  /**
+   * Oldest first; a waiter leaves it when granted a slot or when its wait times out. None of them
+   * may take a slot: each slot given back goes at once to the oldest waiter that may take it.
+   */
   readonly #waiting: Waiter[] = [];
 
   /**
@@ -50,6 +54,10 @@ export class Slots {
 
   /** Slots this owner holds now. */
   heldBy(owner: string): number {
+    return this.#heldByAny(owner);
+  }
+
+  #heldByAny(owner: string | undefined): number {
     return this.#heldBy.get(owner) ?? 0;
   }
 
@@ -66,21 +74,21 @@ export class Slots {
     }
   }
 
+  /** Work of no owner has no budget: only the size bounds it. */
   #mayTake(owner: string | undefined): boolean {
     if (this.#held >= this.#size) return false;
-    return owner === undefined || this.heldBy(owner) < this.#ownerMax;
+    return owner === undefined || this.#heldByAny(owner) < this.#ownerMax;
   }
 
   #take(owner: string | undefined): void {
     this.#held += 1;
-    if (owner !== undefined) this.#heldBy.set(owner, this.heldBy(owner) + 1);
+    this.#heldBy.set(owner, this.#heldByAny(owner) + 1);
   }
 
   #acquire(owner: string | undefined): Promise<void> {
-    // Nobody may pass an older waiter of its own owner; another owner's may be passed, as it
-    // waits for its owner's budget, not for a free slot.
-    const queuedSameOwner = this.#waiting.some((waiter) => waiter.owner === owner);
-    if (!queuedSameOwner && this.#mayTake(owner)) {
+    // As no waiter may take a slot, work that may take one now passes no older waiter of its own
+    // owner; it may pass another owner's, which waits for its owner's budget, not for a slot.
+    if (this.#mayTake(owner)) {
       this.#take(owner);
       return Promise.resolve();
     }
@@ -91,9 +99,11 @@ export class Slots {
           clearTimeout(waiter.timer);
           resolve();
         },
+        // Granting clears the timer, so a wait that times out is still in the queue.
         timer: setTimeout(() => {
           const at = this.#waiting.indexOf(waiter);
-          if (at >= 0) this.#waiting.splice(at, 1);
+          assert(at >= 0, 'a wait timed out after its slot was granted');
+          this.#waiting.splice(at, 1);
           reject(
             new SlotTimeoutError(`timed out after ${this.#timeoutMs} ms waiting for ${this.#what}`),
           );
@@ -105,11 +115,8 @@ export class Slots {
 
   #release(owner: string | undefined): void {
     this.#held -= 1;
-    if (owner !== undefined) {
-      const left = this.heldBy(owner) - 1;
-      if (left === 0) this.#heldBy.delete(owner);
-      else this.#heldBy.set(owner, left);
-    }
+    // Owners are features, a few names: one that holds none now keeps its entry, at 0.
+    this.#heldBy.set(owner, this.#heldByAny(owner) - 1);
     // The oldest waiter that may take a slot now: one slot freed, so at most one is granted.
     const at = this.#waiting.findIndex((waiter) => this.#mayTake(waiter.owner));
     if (at < 0) return;

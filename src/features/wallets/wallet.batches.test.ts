@@ -416,6 +416,46 @@ describe('SharedTransactions', () => {
     await until(2);
   });
 
+  test('once every batch is answered, no further transaction is sent', async () => {
+    const { shared, transactions, until, answer } = setUpShared({
+      transactionsInFlightMax: 2,
+      batchOperationsMax: 100,
+    });
+    const result = shared.apply('a', ['1']);
+    await until(1);
+    answer(0);
+    expect(await result).toEqual(['a:1']);
+    for (let i = 0; i < 5; i++) await turn();
+    expect(transactions).toHaveLength(1);
+  });
+
+  test('batches beyond one transaction go at once in another, while a slot is free', async () => {
+    const { shared, transactions, until } = setUpShared({
+      transactionsInFlightMax: 2,
+      batchOperationsMax: 1,
+    });
+    void shared.apply('a', ['1']);
+    void shared.apply('b', ['2']);
+    void shared.apply('c', ['3']);
+    await until(2);
+    expect(transactions.map((t) => t.batches.map((b) => b.walletId))).toEqual([['a'], ['b']]);
+  });
+
+  test('batches that fill a transaction to exactly batchOperationsMax share it', async () => {
+    const { shared, transactions, until, answer } = setUpShared({
+      transactionsInFlightMax: 1,
+      batchOperationsMax: 3,
+    });
+    void shared.apply('a', ['1', '2']);
+    void shared.apply('b', ['3']);
+    void shared.apply('c', ['4']);
+    await until(1);
+    expect(transactions[0]?.batches.map((b) => b.walletId)).toEqual(['a', 'b']);
+    answer(0);
+    await until(2);
+    expect(transactions[1]?.batches.map((b) => b.walletId)).toEqual(['c']);
+  });
+
   test('a transaction holds at most batchOperationsMax operations, but a larger batch still goes', async () => {
     const { shared, transactions, until, answer } = setUpShared({
       transactionsInFlightMax: 1,

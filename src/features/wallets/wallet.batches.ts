@@ -157,9 +157,8 @@ export class SharedTransactions<Op, Result> {
     });
   }
 
+  /** Runs only from the one turn #schedule queued, so a slot is free and batches are pending. */
   async #send(): Promise<void> {
-    if (this.#inFlight >= this.#limits.transactionsInFlightMax || this.#pending.length === 0)
-      return;
     const taken: Pending<Op, Result>[] = [];
     let operations = 0;
     for (const next of this.#pending) {
@@ -173,7 +172,8 @@ export class SharedTransactions<Op, Result> {
       operations += next.operations.length;
     }
     this.#pending.splice(0, taken.length);
-    taken.sort((a, b) => (a.walletId < b.walletId ? -1 : a.walletId > b.walletId ? 1 : 0));
+    // No wallet appears twice, so no two ids are equal.
+    taken.sort((a, b) => (a.walletId < b.walletId ? -1 : 1));
     this.#inFlight += 1;
     this.#schedule();
     try {
