@@ -6,29 +6,36 @@ import type { Registry } from 'prom-client';
 import pkg from '../package.json' with { type: 'json' };
 import { consoleRoutes } from './features/console/console.routes.ts';
 import { embeddedInterests } from './features/scoring/scoring.interests.ts';
+import { scoringErrorSchema, scoringSchemas } from './features/scoring/scoring.openapi.ts';
 import { renderEnvelope, scoringRoutes } from './features/scoring/scoring.routes.ts';
 import { createScoringService } from './features/scoring/scoring.service.ts';
 import { createRedisStore } from './features/scoring/scoring.store.redis.ts';
 import { createMemoryStore, type ScoringStore } from './features/scoring/scoring.store.ts';
 import { createShopAuth, VerifiedPasswords } from './features/shop/shop.auth.ts';
 import { ITEMS } from './features/shop/shop.catalog.ts';
+import { shopSchemas } from './features/shop/shop.openapi.ts';
 import { renderShopErrors, shopRoutes } from './features/shop/shop.routes.ts';
 import { createShopService } from './features/shop/shop.service.ts';
 import { createSessions } from './features/shop/shop.sessions.ts';
 import { SignInLimits } from './features/shop/shop.sign-in-limits.ts';
+import { walletSchemas } from './features/wallets/wallet.openapi.ts';
 import { walletRoutes, walletUrlFailure } from './features/wallets/wallet.routes.ts';
 import { createWalletService, idempotencyLeaseSeconds } from './features/wallets/wallet.service.ts';
 import type { Config } from './platform/config.ts';
 import { createDatabase, type Database } from './platform/database.ts';
-import { DOCS_PREFIX, installDocs } from './platform/docs.ts';
-import { installHealth } from './platform/health.ts';
+import { DOCS_PREFIX, installDocs, ref } from './platform/docs.ts';
+import { healthSchemas, installHealth } from './platform/health.ts';
 import { limitConnections, serverTimeouts } from './platform/http/connections.ts';
 import { installCors } from './platform/http/cors.ts';
 import { errorHandler, type HttpFailure, reasonPhrase } from './platform/http/errors.ts';
 import { installMethodNotAllowed } from './platform/http/methods.ts';
 import { requestIdFrom } from './platform/http/request-id.ts';
 import { installSecurityHeaders } from './platform/http/security-headers.ts';
-import { createMetricsRegistry, installObservability } from './platform/observability.ts';
+import {
+  createMetricsRegistry,
+  installObservability,
+  metricsRoutes,
+} from './platform/observability.ts';
 import { PasswordHashing } from './platform/passwords.ts';
 import { createTokens, developmentSecret } from './platform/tokens.ts';
 
@@ -89,12 +96,19 @@ export async function buildApp(
   const registry = createMetricsRegistry();
   installObservability(app, registry);
   limitConnections(app.server, config.http.connectionsMax, app.log, registry);
-  // The scoring and wallet contracts answer any other method on their paths with 405 and Allow
-  // (the shop's knows no 405, and other paths keep their 404).
+  // Before the 405s: an allowed origin's preflight is answered 204 whatever the path's methods.
+  installCors(app, config.http.corsOrigins);
+  // The scoring and wallet contracts, and the platform's routes, answer any other method on
+  // their paths with 405 and Allow; the shop's contract knows no 405, so its paths keep their
+  // 400 and only gain Allow; other paths keep their 404.
   const methods = installMethodNotAllowed(app);
   installSecurityHeaders(app, { pagesUnder: [DOCS_PREFIX] });
-  installCors(app, config.http.corsOrigins);
-  await installDocs(app, pkg.version);
+  await installDocs(app, pkg.version, [
+    ...scoringSchemas,
+    ...shopSchemas,
+    ...walletSchemas,
+    ...healthSchemas,
+  ]);
 
   // Paths no feature owns answer in the scoring envelope, as the scoring contract asks.
   app.setErrorHandler(errorHandler(renderEnvelope));
@@ -109,7 +123,7 @@ export async function buildApp(
   app.addHook('onReady', () => store.start());
   app.addHook('onClose', () => store.close());
   const database = overrides.database ?? ownDatabase(config, registry, app);
-  installHealth(app, [
+  const health = installHealth(app, [
     {
       name: 'database',
       async check() {
@@ -127,6 +141,10 @@ export async function buildApp(
       },
     },
   ]);
+  // The platform's routes fail in the scoring envelope, as every path no feature owns does.
+  const platform = { failure: ref(scoringErrorSchema) };
+  await app.register(methods.covering(health), platform);
+  await app.register(methods.covering(metricsRoutes), { ...platform, registry });
 
   const scoring = createScoringService({
     store,
@@ -174,7 +192,7 @@ export async function buildApp(
     }),
   });
   scheduleSweeps(app, 'ended sign-in failure windows', shopAuth.sweepSignInFailures);
-  await app.register(shopRoutes, {
+  await app.register(methods.covering(shopRoutes, 'not-found-with-allow'), {
     prefix: '/api',
     auth: shopAuth,
     service: shop,

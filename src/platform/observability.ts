@@ -1,7 +1,9 @@
 // Owns what the service tells operators: one log line per request, request durations by route
 // and status in Prometheus format at /metrics, and the registry features add their metrics to.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { PLATFORM_TAG, RETRY_AFTER } from './docs.ts';
+import type { PlatformRoutesOptions } from './health.ts';
 
 export function createMetricsRegistry(): Registry {
   const registry = new Registry();
@@ -48,9 +50,36 @@ export function installObservability(app: FastifyInstance, registry: Registry): 
       'request completed',
     );
   });
-
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    reply.type(registry.contentType);
-    return registry.metrics();
-  });
 }
+
+export interface MetricsRoutesOptions extends PlatformRoutesOptions {
+  readonly registry: Registry;
+}
+
+/** GET /metrics: the registry in Prometheus' text exposition format. */
+export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (
+  app,
+  { registry, failure },
+) => {
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Metrics in Prometheus’ text exposition format (version 0.0.4)',
+        operationId: 'getMetrics',
+        tags: [PLATFORM_TAG],
+        response: {
+          200: {
+            description: 'every metric of the service and the process, with HELP and TYPE lines',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+          503: { description: 'the service is shutting down', headers: RETRY_AFTER, ...failure },
+        },
+      },
+    },
+    async (_request, reply) => {
+      reply.type(registry.contentType);
+      return registry.metrics();
+    },
+  );
+};

@@ -9,3 +9,10 @@ export function codePointsWithin(text: string, max: number): boolean {
   for (const _ of text) if (++count > max) return false;
   return true;
 }
+
+/**
+ * The lone surrogates (what String.prototype.isWellFormed refuses), as a range of a character
+ * class in a regular expression with the `u` flag, as JSON Schema's `pattern` is read: there a
+ * surrogate pair is one character beyond them.
+ */
+export const LONE_SURROGATE_RANGE = '\\ud800-\\udfff';

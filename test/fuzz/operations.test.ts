@@ -12,6 +12,7 @@ import { adminToken, userToken } from '../../src/features/scoring/scoring.auth.t
 import { shopErrors } from '../../src/features/shop/shop.errors.ts';
 import { SESSION_COOKIE } from '../../src/features/shop/shop.sessions.ts';
 import { walletErrors } from '../../src/features/wallets/wallet.errors.ts';
+import { UUID_PATTERN } from '../../src/features/wallets/wallet.requests.ts';
 import { buildTestApp, TEST_JWT_SECRET } from '../support/app.ts';
 import { ADMIN_SALT, SALT } from '../support/scoring.ts';
 import { uniqueName } from '../support/shop.ts';
@@ -362,8 +363,11 @@ const walletOf = (request: RequestCase, n: number): RequestCase =>
   n % 4 === 0
     ? request
     : { ...request, path: { ...request.path, wallet_id: pick(walletPool, n >> 2) } };
-/** Names a pool wallet where the request names a well-formed one (not where it was broken). */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * Names a pool wallet where the request names a well-formed one (not where it was broken): a
+ * UUID as the wallets read it (and the document's pattern says), in any case, hyphens optional.
+ */
+const UUID = UUID_PATTERN;
 const existingWallet = (request: RequestCase, n: number): RequestCase =>
   UUID.test(request.path.wallet_id ?? '')
     ? { ...request, path: { ...request.path, wallet_id: pick(walletPool, n) } }
@@ -393,7 +397,9 @@ hooks['POST /api/v1/wallet'] = {
   prepare: (request, n) =>
     withBody(request, (body) => {
       for (const name of ['walletId', 'valletId']) {
-        if (UUID.test(String(body[name] ?? ''))) body[name] = pick(walletPool, n);
+        // Only a string is tested: String() of a generated object may throw (no prototype).
+        const id = body[name];
+        if (typeof id === 'string' && UUID.test(id)) body[name] = pick(walletPool, n);
       }
     }),
   refusals: walletRefusal,

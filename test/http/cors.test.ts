@@ -38,6 +38,8 @@ describe('with CORS_ORIGINS', () => {
       'content-type, idempotency-key',
     ],
     ['/method', 'POST', 'content-type, x-request-id'],
+    // A path that answers its other methods with 405: a preflight is answered before that.
+    ['/healthz', 'GET', 'x-request-id'],
   ])(
     'a preflight of %s %s from an allowed origin is 204 with what the APIs take',
     async (url, method, headers) => {

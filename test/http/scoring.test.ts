@@ -545,10 +545,43 @@ describe('platform routes', () => {
     );
   });
 
-  test('the OpenAPI document lists every status of the scoring error catalogue', async () => {
+  cases(
+    'another method on a platform route is 405 with Allow: GET, HEAD, in the envelope',
+    [
+      ['POST', '/healthz'],
+      ['PUT', '/healthz/'],
+      ['DELETE', '/readyz'],
+      ['OPTIONS', '/readyz'],
+      ['POST', '/metrics'],
+      ['TRACE', '/metrics'],
+    ] as const,
+    async ([method, url]) => {
+      const response = await t.app.inject({ method, url });
+      expect(response.statusCode).toBe(405);
+      expect(response.headers.allow).toBe('GET, HEAD');
+      expect(response.json()).toEqual({ code: 405, error: 'Method Not Allowed' });
+    },
+  );
+
+  test('HEAD of a platform route is served as its GET, without a body', async () => {
+    for (const url of ['/healthz', '/readyz', '/metrics']) {
+      const response = await t.app.inject({ method: 'HEAD', url });
+      expect({ url, status: response.statusCode, body: response.body }).toEqual({
+        url,
+        status: 200,
+        body: '',
+      });
+    }
+  });
+
+  test('the OpenAPI document lists every status of the catalogue POST /method can answer', async () => {
     const doc = (await t.app.inject({ url: '/docs/json' })).json();
     const documented = Object.keys(doc.paths['/method'].post.responses).map(Number).sort();
-    const catalogue = [200, ...Object.values(scoringErrors).map((e) => e.status)].sort();
-    expect(documented).toEqual(catalogue);
+    // 404 and 405 are the envelope's answers to other paths, and to other methods on /method.
+    const elsewhere = [scoringErrors.NOT_FOUND.status, scoringErrors.METHOD_NOT_ALLOWED.status];
+    const catalogue = Object.values(scoringErrors)
+      .map((e) => e.status)
+      .filter((status) => !elsewhere.includes(status));
+    expect(documented).toEqual([200, ...catalogue].sort());
   });
 });

@@ -202,6 +202,25 @@ describe('DELETE /api/session', () => {
     const out = await t.app.inject({ method: 'DELETE', url: '/api/session' });
     expect(out.statusCode).toBe(204);
   });
+
+  // It reads no body, but one sent is parsed as on every shop route: the 4xx its document lists.
+  test('a body that is not JSON, or of a type the shop does not read, is 400 and signs nobody out', async () => {
+    const b = await browser();
+    for (const [type, payload] of [
+      ['application/json', '{not json'],
+      ['image/png', 'x'],
+    ] as const) {
+      const out = await t.app.inject({
+        method: 'DELETE',
+        url: '/api/session',
+        headers: withCookie(b.cookie, { 'content-type': type }),
+        payload,
+      });
+      expect({ type, status: out.statusCode }).toEqual({ type, status: 400 });
+      expect(out.json().errors).toEqual(expect.any(String));
+    }
+    expect((await whoAmI(b.cookie)).statusCode).toBe(200);
+  });
 });
 
 describe('the shop with a session instead of a Bearer token', () => {

@@ -549,6 +549,38 @@ describe('the /api surface', () => {
     },
   );
 
+  // The contract knows no 405: the answer stays its 400, and Allow says what the path takes.
+  cases(
+    'a known path asked with another method keeps its 400, with Allow naming the path’s methods',
+    [
+      { method: 'PUT', url: '/api/auth', allow: 'POST' },
+      { method: 'GET', url: '/api/auth/', allow: 'POST' },
+      { method: 'DELETE', url: '/api/info', allow: 'GET, HEAD' },
+      { method: 'POST', url: '/api/info?x=1', allow: 'GET, HEAD' },
+      { method: 'PATCH', url: '/api/sendCoin', allow: 'POST' },
+      { method: 'POST', url: '/api/buy/pen', allow: 'GET, HEAD' },
+      { method: 'DELETE', url: '/api/buy/no-such-item', allow: 'GET, HEAD' },
+      { method: 'PUT', url: '/api/session', allow: 'GET, HEAD, POST, DELETE' },
+      { method: 'TRACE', url: '/api/auth', allow: 'POST' },
+      { method: 'OPTIONS', url: '/api/info', allow: 'GET, HEAD' },
+    ] as const,
+    async ({ method, url, allow }) => {
+      const response = await t.app.inject({ method, url });
+      expectError(response, 400, `no such endpoint: ${method} ${url}`);
+      expect(response.headers.allow).toBe(allow);
+    },
+  );
+
+  cases(
+    'an unknown path gets its 400 without Allow',
+    ['/api/unknown', '/api/buy/', '/api/buy/cup/extra', '/api/v2/wallets', '/api/authx'],
+    async (url) => {
+      const response = await t.app.inject({ method: 'PUT', url });
+      expectError(response, 400, `no such endpoint: PUT ${url}`);
+      expect(response.headers.allow).toBeUndefined();
+    },
+  );
+
   test('an unknown URL is repeated in the message only up to 200 characters', async () => {
     const response = await t.app.inject({ url: `/api/${'y'.repeat(500)}` });
     expectError(response, 400, `no such endpoint: GET /api/${'y'.repeat(195)}…`);
@@ -563,16 +595,28 @@ describe('the /api surface', () => {
     );
   });
 
-  test('the OpenAPI document lists the shop endpoints with 200, 400, 401 and 500, and 429 on sign-in', async () => {
+  test('the OpenAPI document lists, of 200, 400, 401 and 500 (and 429 on sign-in), what each endpoint answers', async () => {
     const doc = (await t.app.inject({ url: '/docs/json' })).json();
     const statuses = (operation: { responses: object }) => Object.keys(operation.responses).sort();
     expect(statuses(doc.paths['/api/auth'].post)).toEqual(['200', '400', '401', '429', '500']);
-    for (const operation of [
-      doc.paths['/api/info'].get,
-      doc.paths['/api/sendCoin'].post,
-      doc.paths['/api/buy/{item}'].get,
-    ]) {
+    for (const operation of [doc.paths['/api/sendCoin'].post, doc.paths['/api/buy/{item}'].get]) {
       expect(statuses(operation)).toEqual(['200', '400', '401', '500']);
     }
+    // A GET reads no body and no parameter it could refuse: only its credentials can be wrong.
+    expect(statuses(doc.paths['/api/info'].get)).toEqual(['200', '401', '500']);
+    // A shop body too large, or of another Content-Type, is a 400: the contract has no 413, 415.
+    for (const operation of [doc.paths['/api/auth'].post, doc.paths['/api/sendCoin'].post]) {
+      expect(operation.responses['400'].description).toMatch(/bytes.*Content-Type/);
+    }
+  });
+
+  test('a GET that is sent a body it cannot parse still answers as without one', async () => {
+    const user = await shop.login();
+    const response = await t.app.inject({
+      url: '/api/info',
+      headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' },
+      payload: '{not json',
+    });
+    expect(response.statusCode).toBe(200);
   });
 });

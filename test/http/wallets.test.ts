@@ -824,14 +824,22 @@ describe('the OpenAPI document', () => {
     const doc = (await t.app.inject({ url: '/docs/json' })).json();
     const statuses = (path: string, method: string) =>
       Object.keys(doc.paths[path][method].responses).sort();
-    expect(statuses('/api/v1/wallets/', 'get')).toEqual(['200', '422', '500']);
-    expect(statuses('/api/v1/wallets/', 'post')).toEqual(['201', '413', '422', '500']);
-    expect(statuses('/api/v1/wallets/{wallet_id}', 'get')).toEqual(['200', '404', '422', '500']);
+    // 503 on every one: a request that arrives while the service shuts down.
+    expect(statuses('/api/v1/wallets/', 'get')).toEqual(['200', '422', '500', '503']);
+    expect(statuses('/api/v1/wallets/', 'post')).toEqual(['201', '413', '422', '500', '503']);
+    expect(statuses('/api/v1/wallets/{wallet_id}', 'get')).toEqual([
+      '200',
+      '404',
+      '422',
+      '500',
+      '503',
+    ]);
     expect(statuses('/api/v1/wallets/{wallet_id}/operations', 'get')).toEqual([
       '200',
       '404',
       '422',
       '500',
+      '503',
     ]);
     for (const path of ['/api/v1/wallets/{wallet_id}/operation', '/api/v1/wallet']) {
       expect(statuses(path, 'post')).toEqual(['200', '404', '409', '413', '422', '500', '503']);

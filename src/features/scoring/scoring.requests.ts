@@ -14,6 +14,10 @@ import { declareRequest, type Values } from './fields/request.ts';
 
 const optional = { required: false, nullable: true } as const;
 
+/** The methods /method serves, by the name the envelope's `method` gives. */
+export const SCORING_METHODS = ['online_score', 'clients_interests'] as const;
+export type ScoringMethod = (typeof SCORING_METHODS)[number];
+
 export const methodRequest = declareRequest({
   account: charField(optional),
   login: charField({ required: true, nullable: true }),

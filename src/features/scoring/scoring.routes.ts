@@ -1,6 +1,7 @@
 // Owns the scoring API's HTTP surface: POST /method with its own body parsing (any content type,
 // exact numbers), the {"code", "error"} envelope for every failure, and 405 for other verbs.
 import type { FastifyInstance } from 'fastify';
+import { RETRY_AFTER, ref } from '../../platform/docs.ts';
 import { AppError } from '../../platform/errors.ts';
 import {
   ANY_CONTENT_TYPE,
@@ -9,9 +10,12 @@ import {
 } from '../../platform/http/body.ts';
 import { errorHandler, type HttpFailure } from '../../platform/http/errors.ts';
 import { parseJsonKeepingFloats } from '../../platform/http/json.ts';
-import { BIRTHDAY_AGE_YEARS_MAX, CLIENT_IDS_MAX, TEXT_LENGTH_MAX } from './fields/fields.ts';
 import { scoringErrors } from './scoring.errors.ts';
-import { SCORE_PAIRS } from './scoring.requests.ts';
+import {
+  scoringErrorSchema,
+  scoringRequestSchema,
+  scoringResponseSchema,
+} from './scoring.openapi.ts';
 import type { ScoringService } from './scoring.service.ts';
 
 /** Largest /method body accepted; a request with 1,000 ids and long names fits well within it. */
@@ -26,108 +30,37 @@ export function renderEnvelope(failure: HttpFailure) {
   return { code: failure.status, error: failure.message };
 }
 
-// The schemas below only document the declarations of scoring.requests.ts (which validate); a
-// client generating requests from them gets exactly the requests those accept, except what JSON
-// Schema cannot say: whether a date exists and how far a birthday lies from today.
-
-/** "Empty" as the template defined it, whatever the field's type: null, "", [] or {}. */
-const emptyValues = [
-  { type: 'null' },
-  { type: 'string', maxLength: 0 },
-  { type: 'array', maxItems: 0 },
-  { type: 'object', maxProperties: 0 },
-] as const;
-const orEmpty = (schema: object) => ({ anyOf: [schema, ...emptyValues] });
-const text = { type: 'string', maxLength: TEXT_LENGTH_MAX };
-const date = { type: 'string', pattern: '^[0-9]{1,2}\\.[0-9]{1,2}\\.[0-9]{4}$' };
-
-/** Each online_score field when it is given a value (not one of the empty values). */
-const scoreFields: Record<string, object> = {
-  phone: {
-    description: '11 digits starting with 7, as a string or an integer',
-    anyOf: [
-      { type: 'string', pattern: '^7[0-9]{10}$' },
-      { type: 'integer', minimum: 70_000_000_000, maximum: 79_999_999_999 },
-    ],
-  },
-  email: { ...text, pattern: '@' },
-  first_name: { ...text, minLength: 1 },
-  last_name: { ...text, minLength: 1 },
-  birthday: {
-    ...date,
-    description: `DD.MM.YYYY, a real date, not in the future, at most ${BIRTHDAY_AGE_YEARS_MAX} years ago`,
-  },
-  gender: { type: 'integer', enum: [0, 1, 2] },
-};
-
-// Each pair's branch says its fields have values with the fields' own schemas, not with `not`
-// over the empty values: generators (openapi-typescript) turn a `not` into a type no value has.
-const onlineScoreArguments = {
-  type: 'object',
-  description: `at least one pair non-empty: ${SCORE_PAIRS.map((p) => p.join('+')).join(', ')}`,
-  properties: Object.fromEntries(
-    Object.entries(scoreFields).map(([name, schema]) => [name, orEmpty(schema)]),
-  ),
-  anyOf: SCORE_PAIRS.map(([a, b]) => ({
-    required: [a, b],
-    properties: { [a]: scoreFields[a], [b]: scoreFields[b] },
-  })),
-};
-
-const clientsInterestsArguments = {
-  type: 'object',
-  properties: {
-    client_ids: {
-      type: 'array',
-      minItems: 1,
-      maxItems: CLIENT_IDS_MAX,
-      items: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-    },
-    date: orEmpty({ ...date, description: 'DD.MM.YYYY, a real date (checked, otherwise unused)' }),
-  },
-  required: ['client_ids'],
-};
-
-const envelopeSchema = {
-  type: 'object',
-  properties: {
-    account: orEmpty({ ...text, description: 'may be missing or empty' }),
-    login: orEmpty({ ...text, description: 'required; "admin" for the admin token' }),
-    token: orEmpty({ type: 'string', description: 'sha512 hex, see README' }),
-    // additionalProperties stated: generators read an object without it as one with no keys.
-    arguments: {
-      type: 'object',
-      additionalProperties: true,
-      description: 'the method’s arguments',
-    },
-    method: { type: 'string', enum: ['online_score', 'clients_interests'] },
-  },
-  required: ['login', 'token', 'arguments', 'method'],
-  oneOf: [
-    {
-      properties: { method: { enum: ['online_score'] }, arguments: onlineScoreArguments },
-      required: ['method'],
-    },
-    {
-      properties: { method: { enum: ['clients_interests'] }, arguments: clientsInterestsArguments },
-      required: ['method'],
-    },
-  ],
+/** Why POST /method answers each status of the catalogue; null: it never does. */
+const ANSWERED: Record<keyof typeof scoringErrors, string | null> = {
+  BAD_REQUEST: 'the body is not JSON text in UTF-8, or not a JSON object',
+  FORBIDDEN:
+    'the token is not the one of this account and login (nor, for "admin", of this hour); checked before the arguments',
+  // Paths other than /method, and other methods on it, are answered in the same envelope.
+  NOT_FOUND: null,
+  METHOD_NOT_ALLOWED: null,
+  PAYLOAD_TOO_LARGE: `the body is over ${SCORING_BODY_LIMIT_BYTES} bytes`,
+  INVALID_REQUEST:
+    'an envelope field or an argument is invalid (the message names each one and why), or the method is unknown',
+  INTERNAL: 'the interests store holds a value that is not a JSON array of strings, or a bug',
+  STORE_UNAVAILABLE:
+    'clients_interests: the interests store is unreachable (no partial answer is made up); or the service is shutting down',
 };
 
 function responseSchemas() {
   const responses: Record<number, object> = {
     200: {
-      description: 'online_score: {"score": number}; clients_interests: {"<id>": [interest, ...]}',
-      type: 'object',
-      properties: { code: { type: 'integer' }, response: {} },
+      description:
+        'online_score: {"score": number}; clients_interests: {"<id>": [interest, …]}, by the method asked',
+      ...ref(scoringResponseSchema),
     },
   };
-  for (const spec of Object.values(scoringErrors)) {
-    responses[spec.status] = {
-      description: spec.message,
-      type: 'object',
-      properties: { code: { type: 'integer' }, error: { type: 'string' } },
+  for (const [code, why] of Object.entries(ANSWERED)) {
+    const { status } = scoringErrors[code as keyof typeof scoringErrors];
+    if (why === null) continue;
+    responses[status] = {
+      description: why,
+      ...(status === scoringErrors.STORE_UNAVAILABLE.status ? { headers: RETRY_AFTER } : {}),
+      ...ref(scoringErrorSchema),
     };
   }
   return responses;
@@ -158,12 +91,16 @@ export async function scoringRoutes(app: FastifyInstance, options: ScoringRoutes
         summary: 'Scoring API: online_score or clients_interests',
         operationId: 'callScoringMethod',
         tags: ['scoring'],
-        body: envelopeSchema,
+        body: ref(scoringRequestSchema),
         response: responseSchemas(),
       },
       // The declarative fields validate the body (the order of checks is part of the contract);
       // the schema above only documents it.
       validatorCompiler: () => () => true,
+      // The answers are written with JSON.stringify, not compiled from the schemas above, which
+      // only document them: the 200's oneOf would be matched branch by branch on every answer,
+      // on the service's hottest path; the fuzz layer checks each answer against the document.
+      serializerCompiler: () => (data) => JSON.stringify(data),
     },
     async (request) => {
       const result = await service.handle(request.body);

@@ -7,7 +7,12 @@ import type { FieldContext } from './fields/fields.ts';
 import { validateRequest } from './fields/request.ts';
 import { isAdmin, isAuthenticated, type Salts } from './scoring.auth.ts';
 import { STORE_RETRY_AFTER_SECONDS, scoringErrors } from './scoring.errors.ts';
-import { clientsInterestsRequest, methodRequest, onlineScoreRequest } from './scoring.requests.ts';
+import {
+  clientsInterestsRequest,
+  methodRequest,
+  onlineScoreRequest,
+  type ScoringMethod,
+} from './scoring.requests.ts';
 import { computeScore, parseCachedScore, scoreCacheKey } from './scoring.score.ts';
 import { type ScoringStore, StoreUnavailableError, StoreValueError } from './scoring.store.ts';
 
@@ -106,7 +111,7 @@ export function createScoringService(deps: ScoringServiceDeps) {
     return new AppError(scoringErrors.INTERNAL);
   }
 
-  const methods: Readonly<Record<string, Handler>> = {
+  const methods: Readonly<Record<ScoringMethod, Handler>> = {
     online_score: onlineScore,
     clients_interests: clientsInterests,
   };
@@ -130,7 +135,7 @@ export function createScoringService(deps: ScoringServiceDeps) {
       const { values } = envelope;
       if (!isAuthenticated(values, deps, now)) throw new AppError(scoringErrors.FORBIDDEN);
       const method = values.method ?? '';
-      const handler = Object.hasOwn(methods, method) ? methods[method] : undefined;
+      const handler = Object.hasOwn(methods, method) ? methods[method as ScoringMethod] : undefined;
       if (handler === undefined) {
         throw invalid([
           `method: unknown method ${JSON.stringify(method)}; supported: ${supported}`,

@@ -19,6 +19,8 @@ export const ITEMS: ReadonlyMap<string, number> = new Map([
 
 export const USERNAME_LENGTH_MAX = 64;
 export const PASSWORD_LENGTH_MAX = 128;
+/** The smallest amount sent: a transfer moves at least one coin. */
+export const AMOUNT_MIN = 1;
 /** The largest amount JSON carries exactly; anything above cannot be paid anyway. */
 export const AMOUNT_MAX = Number.MAX_SAFE_INTEGER;
 export const IDEMPOTENCY_KEY_LENGTH_MAX = 255;

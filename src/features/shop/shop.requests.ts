@@ -5,6 +5,7 @@ import { isWholeNumberText, JsonFloat } from '../../platform/http/json.ts';
 import { codePointsWithin } from '../../platform/text.ts';
 import {
   AMOUNT_MAX,
+  AMOUNT_MIN,
   IDEMPOTENCY_KEY_LENGTH_MAX,
   PASSWORD_LENGTH_MAX,
   USERNAME_LENGTH_MAX,
@@ -32,10 +33,12 @@ function objectBody(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-// Control characters would make names unprintable in histories and logs; PostgreSQL's text
-// rejects NUL outright.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/**
+ * The control characters (C0, DEL and C1) as a range of a character class: they would make names
+ * unprintable in histories and logs, and PostgreSQL's text rejects NUL outright.
+ */
+export const CONTROL_RANGE = '\\u0000-\\u001f\\u007f-\\u009f';
+const CONTROL = new RegExp(`[${CONTROL_RANGE}]`);
 
 function text(
   body: Record<string, unknown>,
@@ -77,20 +80,21 @@ export function parseSendCoin(body: unknown): SendCoin {
   const exact = !(written instanceof JsonFloat) || isWholeNumberText(written.source);
   const amount = written instanceof JsonFloat ? written.value : written;
   if (typeof amount !== 'number') throw invalid('amount must be a number');
-  if (!exact || !Number.isInteger(amount) || amount < 1 || amount > AMOUNT_MAX) {
-    throw invalid(`amount must be a whole number from 1 to ${AMOUNT_MAX}`);
+  if (!exact || !Number.isInteger(amount) || amount < AMOUNT_MIN || amount > AMOUNT_MAX) {
+    throw invalid(`amount must be a whole number from ${AMOUNT_MIN} to ${AMOUNT_MAX}`);
   }
   return { toUser, amount };
 }
 
-// Printable ASCII, as in the IETF Idempotency-Key draft's examples (UUIDs, random tokens).
-const KEY = /^[\x20-\x7e]+$/;
+/** Printable ASCII, as in the IETF Idempotency-Key draft's examples (UUIDs, random tokens). */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]+$/;
 
 /** The Idempotency-Key header, or null when the client sent none. */
 export function parseIdempotencyKey(header: string | string[] | undefined): string | null {
   if (header === undefined) return null;
   if (Array.isArray(header)) throw invalid('Idempotency-Key must be sent once');
-  if (header.length === 0 || header.length > IDEMPOTENCY_KEY_LENGTH_MAX || !KEY.test(header)) {
+  // The pattern needs one character at least: an empty key is refused by it.
+  if (header.length > IDEMPOTENCY_KEY_LENGTH_MAX || !IDEMPOTENCY_KEY_PATTERN.test(header)) {
     throw invalid(
       `Idempotency-Key must be 1 to ${IDEMPOTENCY_KEY_LENGTH_MAX} printable ASCII characters`,
     );

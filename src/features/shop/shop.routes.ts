@@ -4,22 +4,31 @@
 
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { RETRY_AFTER, ref } from '../../platform/docs.ts';
 import { AppError } from '../../platform/errors.ts';
 import { addTextBodyParser } from '../../platform/http/body.ts';
 import { errorHandler, type HttpFailure } from '../../platform/http/errors.ts';
 import { distinctHeader } from '../../platform/http/headers.ts';
 import { parseJsonKeepingFloats } from '../../platform/http/json.ts';
 import type { ShopAuth } from './shop.auth.ts';
-import {
-  AMOUNT_MAX,
-  IDEMPOTENCY_KEY_LENGTH_MAX,
-  ITEMS,
-  PASSWORD_LENGTH_MAX,
-  SHOP_BODY_LIMIT_BYTES,
-  USERNAME_LENGTH_MAX,
-} from './shop.catalog.ts';
+import { IDEMPOTENCY_KEY_LENGTH_MAX, SHOP_BODY_LIMIT_BYTES } from './shop.catalog.ts';
 import { shopErrors } from './shop.errors.ts';
-import { parseCredentials, parseIdempotencyKey, parseSendCoin } from './shop.requests.ts';
+import {
+  browserSessionSchema,
+  credentialsSchema,
+  infoSchema,
+  itemSchema,
+  sendCoinSchema,
+  sessionUserSchema,
+  shopErrorSchema,
+  tokenSchema,
+} from './shop.openapi.ts';
+import {
+  IDEMPOTENCY_KEY_PATTERN,
+  parseCredentials,
+  parseIdempotencyKey,
+  parseSendCoin,
+} from './shop.requests.ts';
 import { type ChangeResult, REPLAYED, type ShopService } from './shop.service.ts';
 import { overHttps, SESSION_COOKIE, type Sessions, sessionTokens } from './shop.sessions.ts';
 
@@ -50,12 +59,6 @@ export function renderShopErrors(failure: HttpFailure, error?: unknown) {
   return { errors: failure.message };
 }
 
-const errorsSchema = {
-  type: 'object',
-  properties: { errors: { type: 'string' } },
-  required: ['errors'],
-} as const;
-
 const invalid = (message: string) => new AppError(shopErrors.INVALID_REQUEST, message);
 
 // A Bearer token, or the browser's session cookie (see docs.ts); a change signed in by cookie
@@ -72,89 +75,57 @@ const idempotencyHeader = {
       type: 'string',
       minLength: 1,
       maxLength: IDEMPOTENCY_KEY_LENGTH_MAX,
-      pattern: '^[\\x20-\\x7e]+$',
+      pattern: IDEMPOTENCY_KEY_PATTERN.source,
       description: 'optional, printable ASCII; a retry with the same key replays the first outcome',
     },
   },
 } as const;
-// Names as shop.requests.ts takes them: no control characters, and no lone surrogate (it has no
-// UTF-8 form); lengths in characters (code points), as JSON Schema counts them.
-const username = {
-  type: 'string',
-  minLength: 1,
-  maxLength: USERNAME_LENGTH_MAX,
-  pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff]*$',
-} as const;
-const password = {
-  type: 'string',
-  minLength: 1,
-  maxLength: PASSWORD_LENGTH_MAX,
-  pattern: '^[^\\ud800-\\udfff]*$',
-} as const;
-const credentials = {
-  type: 'object',
-  properties: { username, password },
-  required: ['username', 'password'],
-} as const;
 
-const infoSchema = {
-  type: 'object',
-  properties: {
-    coins: { type: 'integer' },
-    inventory: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: { type: { type: 'string' }, quantity: { type: 'integer' } },
-        required: ['type', 'quantity'],
-      },
-    },
-    coinHistory: {
-      type: 'object',
-      properties: {
-        received: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: { fromUser: { type: 'string' }, amount: { type: 'integer' } },
-            required: ['fromUser', 'amount'],
-          },
-        },
-        sent: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: { toUser: { type: 'string' }, amount: { type: 'integer' } },
-            required: ['toUser', 'amount'],
-          },
-        },
-      },
-      required: ['received', 'sent'],
-    },
+const replayedHeader = {
+  'Idempotent-Replayed': {
+    type: 'string',
+    enum: ['true'],
+    description: 'present when the answer replays the first outcome of this Idempotency-Key',
   },
-  required: ['coins', 'inventory', 'coinHistory'],
-} as const;
+};
+const failure = (description: string, headers?: object) => ({
+  description,
+  ...(headers ? { headers } : {}),
+  ...ref(shopErrorSchema),
+});
 
-function responses(ok: object) {
-  return {
-    200: ok,
-    400: { description: 'invalid request or refused change', ...errorsSchema },
-    401: { description: 'wrong password, or a missing, invalid or expired token', ...errorsSchema },
-    500: { description: 'internal error', ...errorsSchema },
-  };
-}
-/** The sign-in routes' answers: those of every route, and 429 before any password check. */
-function signInResponses(ok: object) {
-  return {
-    ...responses(ok),
-    429: {
-      description:
-        'too many failed sign-ins for this username or from this address, or too many sign-ins waiting for a password check; Retry-After says in how many seconds to try again',
-      ...errorsSchema,
-    },
-  };
-}
-const empty = { description: 'done (empty body)', type: 'null' };
+/** Why any body the shop reads is refused before its fields are looked at. */
+const BODY_REFUSED = `the body is not JSON text in UTF-8, is over ${SHOP_BODY_LIMIT_BYTES} bytes, or its Content-Type is not application/json (the contract has no 413 nor 415)`;
+const UNAUTHENTICATED =
+  'no token nor session cookie; a malformed, forged or expired token, or one of a user that no longer exists; or an unknown or expired session';
+const FAILED = failure(
+  'an internal failure (the database unreachable, a bug), or the service is shutting down (then with Retry-After)',
+  RETRY_AFTER,
+);
+const SIGN_IN_REFUSED = {
+  400: failure(
+    `the body is not Credentials (the message names the field and rule); ${BODY_REFUSED}`,
+  ),
+  401: failure('a wrong password for this username'),
+  429: failure(
+    'too many failed sign-ins for this username or from this address, or too many sign-ins waiting for a password check (no password was checked); Retry-After says in how many seconds to try again',
+    RETRY_AFTER,
+  ),
+  500: FAILED,
+};
+/** An answer without a body (the schema Fastify serializes an empty reply with). */
+const noBody = (description: string, headers: object) => ({
+  description: `${description} (no body)`,
+  headers,
+  type: 'null',
+});
+const sessionCookieHeader = {
+  'Set-Cookie': {
+    type: 'string',
+    description: `${SESSION_COOKIE}: HttpOnly, SameSite=Strict, Path=/, Secure over HTTPS`,
+  },
+};
+
 /** How much of an unknown URL an error message repeats. */
 const URL_SHOWN_MAX = 200;
 
@@ -199,8 +170,11 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
         summary: 'Log in; an unknown username is registered with 1000 coins',
         operationId: 'signIn',
         tags: ['shop'],
-        body: credentials,
-        response: signInResponses({ type: 'object', properties: { token: { type: 'string' } } }),
+        body: ref(credentialsSchema),
+        response: {
+          200: { description: 'signed in, or registered', ...ref(tokenSchema) },
+          ...SIGN_IN_REFUSED,
+        },
       },
     },
     async (request) => ({ token: await auth.login(parseCredentials(request.body), request.ip) }),
@@ -214,7 +188,11 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
         operationId: 'getInfo',
         tags: ['shop'],
         security: signedIn,
-        response: responses(infoSchema),
+        response: {
+          200: { description: 'the user’s coins, inventory and coin history', ...ref(infoSchema) },
+          401: failure(UNAUTHENTICATED),
+          500: FAILED,
+        },
       },
     },
     async (request) => service.info(await auth.authenticate(request, false)),
@@ -230,15 +208,15 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
         tags: ['shop'],
         security: signedInChange,
         headers: idempotencyHeader,
-        body: {
-          type: 'object',
-          properties: {
-            toUser: username,
-            amount: { type: 'integer', minimum: 1, maximum: AMOUNT_MAX },
-          },
-          required: ['toUser', 'amount'],
+        body: ref(sendCoinSchema),
+        response: {
+          200: noBody('sent', replayedHeader),
+          400: failure(
+            `the body is not SendCoin, or the Idempotency-Key is malformed (the message says which rule); the recipient is unknown or the sender; not enough coins (nothing changes); the key was used for another request; ${BODY_REFUSED}`,
+          ),
+          401: failure(`${UNAUTHENTICATED}; or signed in by cookie without its X-CSRF-Token`),
+          500: FAILED,
         },
-        response: responses(empty),
       },
     },
     async (request, reply) => {
@@ -259,11 +237,15 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
         tags: ['shop'],
         security: signedInChange,
         headers: idempotencyHeader,
-        params: {
-          type: 'object',
-          properties: { item: { type: 'string', enum: [...ITEMS.keys()] } },
+        params: { type: 'object', properties: { item: ref(itemSchema) }, required: ['item'] },
+        response: {
+          200: noBody('bought one', replayedHeader),
+          400: failure(
+            'an unknown item; not enough coins (nothing changes); a malformed Idempotency-Key, or one used for another request',
+          ),
+          401: failure(`${UNAUTHENTICATED}; or signed in by cookie without its X-CSRF-Token`),
+          500: FAILED,
         },
-        response: responses(empty),
       },
     },
     async (request, reply) => {
@@ -291,11 +273,15 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
         summary: 'Sign a browser in: sets the session cookie; an unknown username is registered',
         operationId: 'createSession',
         tags: ['session'],
-        body: credentials,
-        response: signInResponses({
-          type: 'object',
-          properties: { message: { type: 'string' }, csrf_token: { type: 'string' } },
-        }),
+        body: ref(credentialsSchema),
+        response: {
+          200: {
+            description: 'signed in, or registered; any session the browser had is ended',
+            headers: sessionCookieHeader,
+            ...ref(browserSessionSchema),
+          },
+          ...SIGN_IN_REFUSED,
+        },
       },
     },
     async (request, reply) => {
@@ -316,14 +302,11 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
         operationId: 'getSession',
         tags: ['session'],
         security: [{ sessionCookie: [] }],
-        response: responses({
-          type: 'object',
-          properties: {
-            user_id: { type: 'integer' },
-            username: { type: 'string' },
-            coins: { type: 'integer' },
-          },
-        }),
+        response: {
+          200: { description: 'the signed-in user', ...ref(sessionUserSchema) },
+          401: failure('no session cookie, more than one, or an unknown or expired session'),
+          500: FAILED,
+        },
       },
     },
     async (request) => {
@@ -342,7 +325,17 @@ export async function shopRoutes(app: FastifyInstance, options: ShopRoutesOption
         summary: 'Sign out: the session ends server-side at once (no CSRF token needed)',
         operationId: 'deleteSession',
         tags: ['session'],
-        response: { 204: { description: 'signed out (also when not signed in)', type: 'null' } },
+        response: {
+          204: noBody(
+            'signed out, also when not signed in; the cookie is cleared',
+            sessionCookieHeader,
+          ),
+          // It reads no body, but one that is sent is parsed as on every shop route.
+          400: failure(
+            'a body was sent that is not JSON, is too large, or has a Content-Type other than application/json or text/plain',
+          ),
+          500: FAILED,
+        },
       },
     },
     async (request, reply) => {

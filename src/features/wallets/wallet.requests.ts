@@ -38,17 +38,26 @@ export interface Page {
 }
 
 /** Limits of the list endpoints, from the contract. */
-export const WALLETS_PAGE = { default: 100, max: 1000 } as const;
-export const OPERATIONS_PAGE = { default: 50, max: 1000 } as const;
+export const WALLETS_PAGE = { default: 100, min: 1, max: 1000 } as const;
+export const OPERATIONS_PAGE = { default: 50, min: 1, max: 1000 } as const;
 export const IDEMPOTENCY_KEY_LENGTH_MAX = 255;
+/** Printable ASCII, as in the IETF Idempotency-Key draft's examples (UUIDs, random tokens). */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]+$/;
+/** The smallest amount of an operation. */
+export const AMOUNT_MIN = 1n;
+/** Digits an amount written as a string may have, leading zeros included. */
+export const AMOUNT_TEXT_DIGITS_MAX = 64;
+const AMOUNT_TEXT = new RegExp(`^[+-]?[0-9]{1,${AMOUNT_TEXT_DIGITS_MAX}}$`);
 /** How much of a bad value a message repeats. */
 const SHOWN_MAX = 64;
 
-const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+/** A UUID as requests may write it: in any case, with or without its hyphens. */
+export const UUID_PATTERN =
+  /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
 
 /** A UUID in any case, with or without hyphens, as its canonical lowercase form; null if not one. */
 export function canonicalUuid(value: string): string | null {
-  if (!UUID.test(value)) return null;
+  if (!UUID_PATTERN.test(value)) return null;
   const hex = value.replaceAll('-', '').toLowerCase();
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
@@ -74,7 +83,7 @@ const lastOf = (value: string | string[] | undefined) =>
 export function parsePage(
   query: unknown,
   cursorName: 'after' | 'before',
-  limits: { readonly default: number; readonly max: number },
+  limits: { readonly default: number; readonly min: number; readonly max: number },
 ): Page {
   const params = (query ?? {}) as Query;
   const issues: Issue[] = [];
@@ -90,7 +99,7 @@ export function parsePage(
       });
     } else {
       limit = Number(limitText);
-      if (limit < 1) issues.push(tooSmall(loc, 1n));
+      if (limit < limits.min) issues.push(tooSmall(loc, BigInt(limits.min)));
       if (limit > limits.max) issues.push(tooLarge(loc, BigInt(limits.max)));
     }
   }
@@ -128,7 +137,7 @@ function parseAmount(value: unknown, loc: Location, issues: Issue[]): bigint | n
     // Beyond any amount either way: reported as too small or too large, never expanded.
     if (exact === 'huge') amount = value.source.startsWith('-') ? -1n : MONEY_MAX + 1n;
     else amount = exact;
-  } else if (typeof value === 'string' && /^[+-]?\d{1,64}$/.test(value)) {
+  } else if (typeof value === 'string' && AMOUNT_TEXT.test(value)) {
     amount = BigInt(value);
   } else {
     const msg =
@@ -146,7 +155,7 @@ function parseAmount(value: unknown, loc: Location, issues: Issue[]): bigint | n
     });
     return null;
   }
-  if (amount < 1n) issues.push(tooSmall(loc, 1n));
+  if (amount < AMOUNT_MIN) issues.push(tooSmall(loc, AMOUNT_MIN));
   else if (amount > MONEY_MAX) issues.push(tooLarge(loc, MONEY_MAX));
   else return amount;
   return null;
@@ -159,14 +168,16 @@ function parseType(value: unknown, loc: Location, issues: Issue[]): OperationTyp
 }
 
 /** The names a field may be given by; two at once is an error. */
-type Spellings = readonly [string, ...string[]];
+export type Spellings = readonly [string, ...string[]];
 
-const OPERATION_FIELDS = {
+/** The fields of an operation's body, each with its spellings, the contract's first. */
+export const OPERATION_FIELDS = {
   type: ['operation_type', 'operationType'],
   amount: ['amount'],
 } as const satisfies Record<string, Spellings>;
 
-const ORIGINAL_FIELDS = {
+/** The fields of the original route's body, which names the wallet in it. */
+export const ORIGINAL_FIELDS = {
   ...OPERATION_FIELDS,
   walletId: ['walletId', 'valletId'],
 } as const satisfies Record<string, Spellings>;
@@ -268,8 +279,6 @@ export function parseCreate(body: unknown): void {
   if (issues.length > 0) throw new WalletValidationError(issues);
 }
 
-const KEY_CHARACTERS = /^[\x20-\x7e]+$/;
-
 export function parseIdempotencyKey(value: string | string[] | undefined): string | null {
   if (value === undefined) return null;
   const loc = ['header', 'idempotency-key'];
@@ -282,7 +291,7 @@ export function parseIdempotencyKey(value: string | string[] | undefined): strin
       'string_too_long',
     );
   }
-  if (!KEY_CHARACTERS.test(value)) {
+  if (!IDEMPOTENCY_KEY_PATTERN.test(value)) {
     throw fail('Idempotency-Key should be printable ASCII', 'string_pattern_mismatch');
   }
   return value;

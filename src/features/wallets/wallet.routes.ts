@@ -1,12 +1,26 @@
 // Owns the wallets' HTTP surface under /api/v1: the five wallet endpoints, the assignment's
 // original POST /wallet, FastAPI-style error bodies, and bodies read as exact JSON.
 import type { FastifyInstance, FastifyReply, HTTPMethods } from 'fastify';
+import { OPTIONAL_BODY, RETRY_AFTER, ref } from '../../platform/docs.ts';
 import { ANY_CONTENT_TYPE, addTextBodyParser } from '../../platform/http/body.ts';
 import { errorHandler, type HttpFailure, reasonPhrase } from '../../platform/http/errors.ts';
 import { distinctHeader } from '../../platform/http/headers.ts';
-import { MONEY_MAX, parseJsonExact } from './wallet.money.ts';
+import { parseJsonExact } from './wallet.money.ts';
+import {
+  historySchema,
+  newWalletSchema,
+  operationResultSchema,
+  originalWalletOperationSchema,
+  uuidText,
+  validationErrorSchema,
+  walletErrorSchema,
+  walletListSchema,
+  walletOperationSchema,
+  walletSchema,
+} from './wallet.openapi.ts';
 import {
   IDEMPOTENCY_KEY_LENGTH_MAX,
+  IDEMPOTENCY_KEY_PATTERN,
   OPERATIONS_PAGE,
   parseCreate,
   parseIdempotencyKey,
@@ -47,116 +61,6 @@ export function walletUrlFailure(path: string): { status: number; body: unknown 
   return { status: 400, body: { detail: 'Invalid URL' } };
 }
 
-const uuid = { type: 'string', format: 'uuid' } as const;
-const money = {
-  type: 'integer',
-  description: 'exact integer of minor units, up to 2^63 − 1 (printed without rounding)',
-} as const;
-const walletSchema = {
-  type: 'object',
-  properties: { wallet_id: uuid, balance: money },
-  required: ['wallet_id', 'balance'],
-} as const;
-const operationSchema = {
-  type: 'object',
-  properties: {
-    wallet_id: uuid,
-    operation_id: uuid,
-    operation_type: { type: 'string', enum: ['DEPOSIT', 'WITHDRAW'] },
-    amount: money,
-    new_balance: money,
-    status: { type: 'string', enum: ['success'] },
-  },
-  required: ['wallet_id', 'operation_id', 'operation_type', 'amount', 'new_balance', 'status'],
-} as const;
-const historySchema = {
-  type: 'object',
-  properties: {
-    items: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          operation_id: uuid,
-          operation_type: { type: 'string', enum: ['DEPOSIT', 'WITHDRAW'] },
-          amount: money,
-          balance_after: money,
-          created_at: { type: 'string', format: 'date-time' },
-        },
-        required: ['operation_id', 'operation_type', 'amount', 'balance_after', 'created_at'],
-      },
-    },
-    next: { type: ['string', 'null'], description: 'pass as `before` for the next, older page' },
-  },
-  required: ['items', 'next'],
-} as const;
-const detailString = {
-  type: 'object',
-  properties: { detail: { type: 'string' } },
-  required: ['detail'],
-} as const;
-const detailList = {
-  type: 'object',
-  properties: {
-    detail: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          loc: { type: 'array', items: { type: ['string', 'integer'] } },
-          msg: { type: 'string' },
-          type: { type: 'string' },
-        },
-        required: ['loc', 'msg', 'type'],
-      },
-    },
-  },
-  required: ['detail'],
-} as const;
-/** Digits an amount written as a string may have, leading zeros included (as parseAmount reads). */
-const AMOUNT_TEXT_DIGITS_MAX = 64;
-
-/**
- * A pattern of the decimal texts of 1 to `max`: an optional plus sign, leading zeros up to
- * AMOUNT_TEXT_DIGITS_MAX digits in all, then any shorter number or, digit by digit, one below.
- */
-function decimalsUpTo(max: bigint): string {
-  const digits = max.toString();
-  const shorter = `[1-9][0-9]{0,${digits.length - 2}}`;
-  const below = [...digits].flatMap((digit, i) => {
-    const low = i === 0 ? 1 : 0;
-    const high = Number(digit) - 1;
-    if (high < low) return [];
-    const rest = digits.length - i - 1;
-    return [`${digits.slice(0, i)}[${low}-${high}]${rest > 0 ? `[0-9]{${rest}}` : ''}`];
-  });
-  const zeros = AMOUNT_TEXT_DIGITS_MAX - digits.length;
-  return `^\\+?0{0,${zeros}}(?:${[shorter, ...below, digits].join('|')})$`;
-}
-
-const amount = {
-  description:
-    'exact integer of minor units, 1 to 2^63 − 1: a JSON integer, or a string of its digits',
-  anyOf: [
-    // OpenAPI 3.0's bound: below 2^63, which a double holds exactly (2^63 − 1 it cannot).
-    { type: 'integer', minimum: 1, maximum: 2 ** 63, exclusiveMaximum: true },
-    { type: 'string', pattern: decimalsUpTo(MONEY_MAX) },
-  ],
-} as const;
-const operationType = { type: 'string', enum: ['DEPOSIT', 'WITHDRAW'] } as const;
-/** Exactly one of two spellings of a field: both at once is refused, as is neither. */
-const oneSpelling = (a: string, b: string) => ({ oneOf: [{ required: [a] }, { required: [b] }] });
-const operationBody = {
-  type: 'object',
-  properties: {
-    operation_type: operationType,
-    operationType: { ...operationType, description: 'synonym' },
-    amount,
-  },
-  required: ['amount'],
-  additionalProperties: false,
-  allOf: [oneSpelling('operation_type', 'operationType')],
-} as const;
 const idempotencyHeader = {
   type: 'object',
   properties: {
@@ -164,33 +68,62 @@ const idempotencyHeader = {
       type: 'string',
       minLength: 1,
       maxLength: IDEMPOTENCY_KEY_LENGTH_MAX,
-      pattern: '^[\\x20-\\x7e]+$',
+      pattern: IDEMPOTENCY_KEY_PATTERN.source,
       description:
         'optional, printable ASCII; a retry with the same key replays the first answer (200 or 409)',
     },
   },
 } as const;
-const walletParams = { type: 'object', properties: { wallet_id: uuid } } as const;
+const walletParams = {
+  type: 'object',
+  properties: { wallet_id: uuidText },
+  required: ['wallet_id'],
+} as const;
+/** The `limit` of a list endpoint's page, as parsePage reads it. */
+const pageLimit = (page: {
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+}) => ({ type: 'integer', minimum: page.min, maximum: page.max, default: page.default }) as const;
+const replayedHeader = {
+  'Idempotent-Replayed': {
+    type: 'string',
+    enum: ['true'],
+    description: 'present when the answer replays the first one of this Idempotency-Key',
+  },
+};
 
-function responses(status: number, ok: object, errors: Record<number, string>) {
-  const out: Record<number, object> = {
-    [status]: ok,
-    422: { description: 'invalid request', ...detailList },
-  };
-  for (const [code, description] of Object.entries(errors)) {
-    out[Number(code)] = { description, ...detailString };
-  }
-  out[500] = { description: 'internal error', ...detailString };
-  return out;
-}
+const detail = (description: string, headers?: object) => ({
+  description,
+  ...(headers ? { headers } : {}),
+  ...ref(walletErrorSchema),
+});
+const invalid = (description: string) => ({ description, ...ref(validationErrorSchema) });
 
+/** The answers every wallet endpoint may give besides its own. */
+const ALWAYS = {
+  500: detail('an internal failure: the database unreachable, or a bug'),
+  503: detail('the service is shutting down', RETRY_AFTER),
+};
+const NOT_FOUND = { 404: detail('no such wallet') };
 /** Every route that reads a body refuses one beyond WALLET_BODY_LIMIT_BYTES. */
-const bodyErrors = { 413: `request body over ${WALLET_BODY_LIMIT_BYTES} bytes` };
-const operationErrors = {
-  404: 'no such wallet',
-  409: 'insufficient funds, balance limit, or the same Idempotency-Key still running',
-  ...bodyErrors,
-  503: 'too many operations waiting for this wallet (Retry-After)',
+const TOO_LARGE = { 413: detail(`the body is over ${WALLET_BODY_LIMIT_BYTES} bytes`) };
+const OPERATION_ANSWERS = {
+  200: { description: 'applied', headers: replayedHeader, ...ref(operationResultSchema) },
+  ...NOT_FOUND,
+  409: detail(
+    'insufficient funds, or the balance would pass 2^63 − 1 (nothing changes; a key replays it); or a request with this Idempotency-Key is still running',
+    replayedHeader,
+  ),
+  ...TOO_LARGE,
+  422: invalid(
+    'the body (JSON, fields, spellings, values) or the Idempotency-Key is invalid; or the key was used for another operation',
+  ),
+  ...ALWAYS,
+  503: detail(
+    'too many operations are waiting for this wallet, or the service is shutting down',
+    RETRY_AFTER,
+  ),
 };
 
 export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOptions) {
@@ -236,11 +169,15 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
         querystring: {
           type: 'object',
           properties: {
-            limit: { type: 'integer', minimum: 1, maximum: WALLETS_PAGE.max, default: 100 },
-            after: uuid,
+            limit: pageLimit(WALLETS_PAGE),
+            after: { ...uuidText, description: 'the last wallet_id of the previous page' },
           },
         },
-        response: responses(200, { type: 'array', items: walletSchema }, {}),
+        response: {
+          200: { description: 'a page of wallets', ...ref(walletListSchema) },
+          422: invalid('limit or after is malformed or out of range'),
+          ...ALWAYS,
+        },
       },
     },
     async (request) =>
@@ -255,7 +192,14 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
         summary: 'Create a wallet with balance 0 (empty body or {})',
         operationId: 'createWallet',
         tags: ['wallets'],
-        response: responses(201, walletSchema, bodyErrors),
+        [OPTIONAL_BODY]: true,
+        body: ref(newWalletSchema),
+        response: {
+          201: { description: 'created, with balance 0', ...ref(walletSchema) },
+          ...TOO_LARGE,
+          422: invalid('a body other than none or {}'),
+          ...ALWAYS,
+        },
       },
     },
     async (request, reply) => {
@@ -272,7 +216,12 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
         operationId: 'getWallet',
         tags: ['wallets'],
         params: walletParams,
-        response: responses(200, walletSchema, { 404: 'no such wallet' }),
+        response: {
+          200: { description: 'the wallet and its balance', ...ref(walletSchema) },
+          ...NOT_FOUND,
+          422: invalid('wallet_id is not a UUID'),
+          ...ALWAYS,
+        },
       },
     },
     async (request) => walletReply(await service.balance(parseWalletId(request.params.wallet_id))),
@@ -288,8 +237,8 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
         tags: ['wallets'],
         params: walletParams,
         headers: idempotencyHeader,
-        body: operationBody,
-        response: responses(200, operationSchema, operationErrors),
+        body: ref(walletOperationSchema),
+        response: OPERATION_ANSWERS,
       },
     },
     async (request, reply) => {
@@ -311,11 +260,18 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
         querystring: {
           type: 'object',
           properties: {
-            limit: { type: 'integer', minimum: 1, maximum: OPERATIONS_PAGE.max, default: 50 },
-            before: uuid,
+            limit: pageLimit(OPERATIONS_PAGE),
+            before: { ...uuidText, description: 'the `next` of the previous page' },
           },
         },
-        response: responses(200, historySchema, { 404: 'no such wallet' }),
+        response: {
+          200: { description: 'a page of the wallet’s operations', ...ref(historySchema) },
+          ...NOT_FOUND,
+          422: invalid(
+            'wallet_id, limit or before is malformed or out of range; or before is no operation of this wallet',
+          ),
+          ...ALWAYS,
+        },
       },
     },
     async (request) => {
@@ -346,16 +302,8 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
         operationId: 'operateOnWalletNamedInBody',
         tags: ['wallets'],
         headers: idempotencyHeader,
-        body: {
-          ...operationBody,
-          properties: {
-            ...operationBody.properties,
-            walletId: uuid,
-            valletId: { ...uuid, description: 'synonym' },
-          },
-          allOf: [...operationBody.allOf, oneSpelling('walletId', 'valletId')],
-        },
-        response: responses(200, operationSchema, operationErrors),
+        body: ref(originalWalletOperationSchema),
+        response: OPERATION_ANSWERS,
       },
     },
     async (request, reply) => {

@@ -1,6 +1,7 @@
 // Owns 405 for methods no route names: a path an API serves, asked with a method it has no route
 // for at all (TRACE, QUERY, PROPFIND, ...), is answered 405 with Allow, in that API's own error
 // body, where the router alone would answer 404 (or Fastify 400, for QUERY without a body type).
+// An API whose contract knows no 405 keeps its own answer for them, with Allow added.
 import type {
   FastifyInstance,
   FastifyPluginAsync,
@@ -19,9 +20,17 @@ export const methodErrors = defineErrors({
 /** The order methods are listed in by Allow; any other comes after these, alphabetically. */
 const ALLOW_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
+/**
+ * How a covered plugin's paths answer a method they have no route for: 405 with Allow, in the
+ * scope's error body; or, for a contract that knows no 405, the scope's own not-found answer,
+ * with Allow added to it.
+ */
+export type OtherMethods = 'method-not-allowed' | 'not-found-with-allow';
+
 interface KnownPath {
   /** Matches the request paths the route pattern does (trailing slash optional). */
   readonly pattern: RegExp;
+  readonly otherMethods: OtherMethods;
   /** Methods of documented routes: the ones the path supports. */
   readonly documented: Set<string>;
   /** Methods of every route, documented or not. */
@@ -31,10 +40,11 @@ interface KnownPath {
 export interface MethodNotAllowed {
   /**
    * The plugin, wrapped so that the paths of its routes are known: registered in its place (with
-   * the same options), it answers their unrouted methods with 405.
+   * the same options), it answers their unrouted methods with 405 (or as `otherMethods` says).
    */
   covering<Options extends FastifyPluginOptions>(
     plugin: FastifyPluginAsync<Options>,
+    otherMethods?: OtherMethods,
   ): FastifyPluginAsync<Options>;
 }
 
@@ -47,11 +57,11 @@ export interface MethodNotAllowed {
 export function installMethodNotAllowed(app: FastifyInstance): MethodNotAllowed {
   const paths = new Map<string, KnownPath>();
 
-  const learn = (route: RouteOptions) => {
+  const learn = (route: RouteOptions, otherMethods: OtherMethods) => {
     const pattern = patternOf(route.url);
     let path = paths.get(pattern.source);
     if (!path) {
-      path = { pattern, documented: new Set(), routed: new Set() };
+      path = { pattern, otherMethods, documented: new Set(), routed: new Set() };
       paths.set(pattern.source, path);
     }
     const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -63,19 +73,26 @@ export function installMethodNotAllowed(app: FastifyInstance): MethodNotAllowed 
   };
 
   // Only requests the router found no route for: the 404 of the scope the path belongs to.
-  app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done) => {
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done) => {
     if (!request.is404 || paths.size === 0) return done();
     const path = pathOf(request.url);
     const known = [...paths.values()].find((candidate) => candidate.pattern.test(path));
     if (!known || known.routed.has(request.method) || known.documented.size === 0) return done();
     const allow = [...known.documented].sort(byAllowOrder).join(', ');
+    if (known.otherMethods === 'not-found-with-allow') {
+      reply.header('allow', allow);
+      return done();
+    }
     done(new AppError(methodErrors.METHOD_NOT_ALLOWED, undefined, { allow }));
   });
 
   return {
-    covering<Options extends FastifyPluginOptions>(plugin: FastifyPluginAsync<Options>) {
+    covering<Options extends FastifyPluginOptions>(
+      plugin: FastifyPluginAsync<Options>,
+      otherMethods: OtherMethods = 'method-not-allowed',
+    ) {
       const covered: FastifyPluginAsync<Options> = async (scope, options) => {
-        scope.addHook('onRoute', learn);
+        scope.addHook('onRoute', (route) => learn(route, otherMethods));
         // The prefix was applied to this wrapper's scope; the plugin inherits it from there.
         const { prefix: _prefix, ...own } = options as Options & { prefix?: string };
         await scope.register(plugin, own as Options);

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { stringifyExact } from '../../support/wallets.ts';
 import { type Invalid, invalidValue, type Place, validValue, viable } from './arbitraries.ts';
-import { fromOpenApi, isValid, type JsonSchema, typesOf } from './schema.ts';
+import { fromOpenApi, isValid, type JsonSchema, type NamedSchemas, typesOf } from './schema.ts';
 
 export type Location = 'path' | 'query' | 'header' | 'cookie';
 
@@ -58,12 +58,15 @@ type Raw = Record<string, unknown>;
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
-function jsonMedia(content: unknown): { mediaType: string; schema: JsonSchema } | null {
+function jsonMedia(
+  content: unknown,
+  named: NamedSchemas,
+): { mediaType: string; schema: JsonSchema } | null {
   if (content === undefined || content === null) return null;
   const entries = Object.entries(content as Raw);
   const [mediaType, media] = entries.find(([type]) => type.includes('json')) ?? entries[0] ?? [];
   if (mediaType === undefined) return null;
-  return { mediaType, schema: fromOpenApi((media as Raw | undefined)?.schema ?? {}) };
+  return { mediaType, schema: fromOpenApi((media as Raw | undefined)?.schema ?? {}, named) };
 }
 
 /** The service's OpenAPI document, read through the app as a client reads it. */
@@ -73,6 +76,7 @@ export async function readDocument(app: FastifyInstance): Promise<ApiDocument> {
   const document = response.json() as Raw;
   const components = (document.components ?? {}) as Raw;
   const schemes = (components.securitySchemes ?? {}) as Record<string, SecurityScheme>;
+  const named = (components.schemas ?? {}) as NamedSchemas;
   const globalSecurity = (document.security ?? []) as Raw[];
   const operations: Operation[] = [];
   for (const [path, item] of Object.entries(document.paths as Record<string, Raw>)) {
@@ -83,13 +87,13 @@ export async function readDocument(app: FastifyInstance): Promise<ApiDocument> {
         name: p.name as string,
         in: p.in as Location,
         required: p.required === true,
-        schema: fromOpenApi(p.schema),
+        schema: fromOpenApi(p.schema, named),
       }));
       const requestBody = raw.requestBody as Raw | undefined;
-      const media = requestBody ? jsonMedia(requestBody.content) : null;
+      const media = requestBody ? jsonMedia(requestBody.content, named) : null;
       const responses = new Map<string, ResponseSpec>();
       for (const [status, spec] of Object.entries((raw.responses ?? {}) as Record<string, Raw>)) {
-        const body = jsonMedia(spec.content);
+        const body = jsonMedia(spec.content, named);
         const headers = Object.entries((spec.headers ?? {}) as Record<string, Raw>);
         responses.set(status, {
           mediaTypes: spec.content ? Object.keys(spec.content as Raw) : [],

@@ -1,6 +1,7 @@
 // Owns the fuzz layer's view of OpenAPI 3.0 schemas: each is turned into plain JSON Schema once
-// (nullable, boolean exclusive bounds), which both the generators and a real validator (Ajv, with
-// its formats) read, so that "valid" means the same thing to the cases generated and to the checks.
+// (references to the document's named schemas resolved, nullable, boolean exclusive bounds),
+// which both the generators and a real validator (Ajv, with its formats) read, so that "valid"
+// means the same thing to the cases generated and to the checks.
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 
@@ -16,13 +17,41 @@ const compiled = new WeakMap<object, ValidateFunction>();
 const SUBSCHEMA_LISTS = ['anyOf', 'oneOf', 'allOf'] as const;
 const SUBSCHEMAS = ['items', 'not', 'additionalProperties'] as const;
 
+/** A document's named schemas (components.schemas), which its `$ref`s point into. */
+export type NamedSchemas = Readonly<Record<string, unknown>>;
+
+const NAMED_SCHEMA_REF = '#/components/schemas/';
+
+/** The named schema a `$ref` points to; a reference outside the document is not followed. */
+function resolved(reference: string, named: NamedSchemas): unknown {
+  const name = reference.startsWith(NAMED_SCHEMA_REF)
+    ? reference.slice(NAMED_SCHEMA_REF.length)
+    : undefined;
+  if (name === undefined || !Object.hasOwn(named, name)) {
+    throw new Error(`the document has no schema for the reference ${reference}`);
+  }
+  return named[name];
+}
+
 /**
- * The JSON Schema an OpenAPI 3.0 schema object means: `nullable: true` adds null to `type` (and
- * to `enum`, as a nullable enum accepts null in OpenAPI 3.0.3), and the boolean forms of
+ * The JSON Schema an OpenAPI 3.0 schema object means: a `$ref` is the named schema it points to
+ * (OpenAPI 3.0 ignores its siblings), `nullable: true` adds null to `type` (and to `enum`, as a
+ * nullable enum accepts null in OpenAPI 3.0.3), and the boolean forms of
  * `exclusiveMinimum`/`exclusiveMaximum` become the numeric bounds of JSON Schema.
  */
-export function fromOpenApi(schema: unknown): JsonSchema {
+export function fromOpenApi(
+  schema: unknown,
+  named: NamedSchemas = {},
+  seen: ReadonlySet<string> = new Set(),
+): JsonSchema {
   if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return {};
+  const reference = (schema as { $ref?: unknown }).$ref;
+  if (typeof reference === 'string') {
+    // Generated values must be finite: a schema that contains itself has no place here yet.
+    if (seen.has(reference)) throw new Error(`the schema ${reference} refers to itself`);
+    return fromOpenApi(resolved(reference, named), named, new Set([...seen, reference]));
+  }
+  const inner = (value: unknown) => fromOpenApi(value, named, seen);
   const out: Record<string, unknown> = { ...(schema as Record<string, unknown>) };
   if (out.nullable === true && out.type !== undefined) {
     const types = Array.isArray(out.type) ? out.type : [out.type];
@@ -44,17 +73,14 @@ export function fromOpenApi(schema: unknown): JsonSchema {
   }
   if (out.properties !== undefined) {
     out.properties = Object.fromEntries(
-      Object.entries(out.properties as Record<string, unknown>).map(([k, v]) => [
-        k,
-        fromOpenApi(v),
-      ]),
+      Object.entries(out.properties as Record<string, unknown>).map(([k, v]) => [k, inner(v)]),
     );
   }
   for (const key of SUBSCHEMAS) {
-    if (typeof out[key] === 'object' && out[key] !== null) out[key] = fromOpenApi(out[key]);
+    if (typeof out[key] === 'object' && out[key] !== null) out[key] = inner(out[key]);
   }
   for (const key of SUBSCHEMA_LISTS) {
-    if (Array.isArray(out[key])) out[key] = (out[key] as unknown[]).map(fromOpenApi);
+    if (Array.isArray(out[key])) out[key] = (out[key] as unknown[]).map(inner);
   }
   return out;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { cases } from '../../../../test/support/cases.ts';
 import {
+  CALENDAR_DATE_PATTERN,
   compareDates,
   daysInMonth,
   formatDate,
@@ -97,6 +98,47 @@ describe('parseDate', () => {
     ],
     (text) => {
       expect(parseDate(text)).toBeNull();
+    },
+  );
+});
+
+describe('CALENDAR_DATE_PATTERN', () => {
+  const pattern = new RegExp(CALENDAR_DATE_PATTERN, 'u');
+  /** The texts the pattern and parseDate disagree on. */
+  const disagreements = (texts: Iterable<string>) =>
+    [...texts].filter((text) => pattern.test(text) !== (parseDate(text) !== null));
+  /** Every text of 0 to 99 in one or two digits: "0" to "99", and "00" to "09". */
+  const numbers = [
+    ...Array.from({ length: 100 }, (_, n) => String(n)),
+    ...Array.from({ length: 10 }, (_, n) => `0${n}`),
+  ];
+
+  test('takes exactly the texts parseDate takes: every day and month text, in some years', () => {
+    const years = ['0000', '0001', '0004', '0100', '0400', '1900', '1999', '2000', '2024'];
+    const texts = function* () {
+      for (const year of [...years, '2100', '2400', '9996', '9999', '123', '12345', '02024']) {
+        for (const day of numbers) for (const month of numbers) yield `${day}.${month}.${year}`;
+      }
+    };
+    expect(disagreements(texts())).toEqual([]);
+  });
+
+  test('takes 29 February, and a few other days, exactly as parseDate does, in every year', () => {
+    const texts = function* () {
+      for (let year = 0; year <= 9999; year++) {
+        for (const date of ['29.02', '29.2', '28.02', '31.12', '1.1']) {
+          yield `${date}.${String(year).padStart(4, '0')}`;
+        }
+      }
+    };
+    expect(disagreements(texts())).toEqual([]);
+  });
+
+  cases(
+    'refuses what is no date at all',
+    ['', '1.1.2024 ', ' 1.1.2024', '1-1-2024', '١.١.٢٠٢٤'],
+    (text) => {
+      expect(pattern.test(text)).toBe(false);
     },
   );
 });

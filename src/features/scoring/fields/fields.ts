@@ -10,6 +10,22 @@ export const TEXT_LENGTH_MAX = 256;
 export const CLIENT_IDS_MAX = 1_000;
 /** A birthday may lie at most this many years before today. */
 export const BIRTHDAY_AGE_YEARS_MAX = 70;
+/** What an email must contain; nothing more is asked of it. */
+export const EMAIL_MARK = '@';
+/** The genders, as the integers the template used (0: unknown). */
+export const GENDERS = [0, 1, 2] as const;
+
+/** A phone is this many digits, the first ones PHONE_PREFIX, as a string or an integer. */
+const PHONE_DIGITS = 11;
+const PHONE_PREFIX = '7';
+export const PHONE_PATTERN = new RegExp(
+  `^${PHONE_PREFIX}[0-9]{${PHONE_DIGITS - PHONE_PREFIX.length}}$`,
+);
+/** The integers whose decimal digits PHONE_PATTERN takes. */
+export const PHONE_INTEGERS = {
+  min: Number(PHONE_PREFIX.padEnd(PHONE_DIGITS, '0')),
+  max: Number(PHONE_PREFIX.padEnd(PHONE_DIGITS, '9')),
+} as const;
 
 export interface FieldContext {
   /** Today in the server's calendar; birthdays are judged against it. */
@@ -34,7 +50,7 @@ export interface Field<T> extends FieldRules {
   check(value: unknown, context: FieldContext): Outcome<T>;
 }
 
-export type Gender = 0 | 1 | 2;
+export type Gender = (typeof GENDERS)[number];
 
 /** Empty as the template defined it: null, "", [] or {}; 0 and false are values. */
 export function isEmpty(value: unknown): boolean {
@@ -84,14 +100,12 @@ export function argumentsField(rules: FieldRules): Field<Record<string, unknown>
 }
 
 export function emailField(rules: FieldRules): Field<string> {
-  return field(rules, 'a string containing @', (value) => {
+  return field(rules, `a string containing ${EMAIL_MARK}`, (value) => {
     const text = checkText(value);
     if (!text.ok) return text;
-    return text.value.includes('@') ? text : fail('must contain @');
+    return text.value.includes(EMAIL_MARK) ? text : fail(`must contain ${EMAIL_MARK}`);
   });
 }
-
-const PHONE_PATTERN = /^7\d{10}$/;
 
 /** Accepts a string or an integer; the value is always the 11 digits as a string. */
 export function phoneField(rules: FieldRules): Field<string> {
@@ -137,7 +151,7 @@ export function birthdayField(rules: FieldRules): Field<CalendarDate> {
 
 export function genderField(rules: FieldRules): Field<Gender> {
   return field(rules, 'an integer 0, 1 or 2', (value) =>
-    value === 0 || value === 1 || value === 2 ? ok(value) : fail('must be an integer 0, 1 or 2'),
+    GENDERS.includes(value as Gender) ? ok(value as Gender) : fail('must be an integer 0, 1 or 2'),
   );
 }
 
