@@ -1,18 +1,22 @@
 // Owns the shop's named schemas in the OpenAPI document: credentials, transfers, the merch, the
-// answers and the error body, for the JWT endpoints and the browser session alike. They only
+// answers and the error body, for the JWT endpoints and the browser session alike, and the pieces
+// their routes' documentation shares (security, headers, the failures). The schemas only
 // document what shop.requests.ts checks (which validates), stated with the constants it uses; a
 // number written `3.0` is the one thing JSON Schema cannot tell from `3`, and the shop takes it.
-import { type NamedSchema, ref } from '../../platform/docs.ts';
+import { type NamedSchema, RETRY_AFTER, ref } from '../../platform/docs.ts';
 import { LONE_SURROGATE_RANGE } from '../../platform/text.ts';
 import {
   AMOUNT_MAX,
   AMOUNT_MIN,
+  IDEMPOTENCY_KEY_LENGTH_MAX,
   ITEMS,
   PASSWORD_LENGTH_MAX,
+  SHOP_BODY_LIMIT_BYTES,
   START_COINS,
   USERNAME_LENGTH_MAX,
 } from './shop.catalog.ts';
-import { CONTROL_RANGE } from './shop.requests.ts';
+import { CONTROL_RANGE, IDEMPOTENCY_KEY_PATTERN } from './shop.requests.ts';
+import { SESSION_COOKIE } from './shop.sessions.ts';
 
 // Lengths in characters (code points), as JSON Schema counts them and shop.requests.ts does.
 export const usernameSchema = {
@@ -161,3 +165,68 @@ export const shopSchemas: readonly NamedSchema[] = [
   sessionUserSchema,
   shopErrorSchema,
 ];
+
+// A Bearer token, or the browser's session cookie (see docs.ts); a change signed in by cookie
+// also needs the session's CSRF token.
+export const signedIn: Record<string, string[]>[] = [{ bearerAuth: [] }, { sessionCookie: [] }];
+export const signedInChange: Record<string, string[]>[] = [
+  { bearerAuth: [] },
+  { sessionCookie: [], csrfToken: [] },
+];
+export const idempotencyHeader = {
+  type: 'object',
+  properties: {
+    'idempotency-key': {
+      type: 'string',
+      minLength: 1,
+      maxLength: IDEMPOTENCY_KEY_LENGTH_MAX,
+      pattern: IDEMPOTENCY_KEY_PATTERN.source,
+      description: 'optional, printable ASCII; a retry with the same key replays the first outcome',
+    },
+  },
+} as const;
+
+export const replayedHeader = {
+  'Idempotent-Replayed': {
+    type: 'string',
+    enum: ['true'],
+    description: 'present when the answer replays the first outcome of this Idempotency-Key',
+  },
+};
+export const failure = (description: string, headers?: object) => ({
+  description,
+  ...(headers ? { headers } : {}),
+  ...ref(shopErrorSchema),
+});
+
+/** Why any body the shop reads is refused before its fields are looked at. */
+export const BODY_REFUSED = `the body is not JSON text in UTF-8, is over ${SHOP_BODY_LIMIT_BYTES} bytes, or its Content-Type is not application/json (the contract has no 413 nor 415)`;
+export const UNAUTHENTICATED =
+  'no token nor session cookie; a malformed, forged or expired token, or one of a user that no longer exists; or an unknown or expired session';
+export const FAILED = failure(
+  'an internal failure (the database unreachable, a bug), or the service is shutting down (then with Retry-After)',
+  RETRY_AFTER,
+);
+export const SIGN_IN_REFUSED = {
+  400: failure(
+    `the body is not Credentials (the message names the field and rule); ${BODY_REFUSED}`,
+  ),
+  401: failure('a wrong password for this username'),
+  429: failure(
+    'too many failed sign-ins for this username or from this address, or too many sign-ins waiting for a password check (no password was checked); Retry-After says in how many seconds to try again',
+    RETRY_AFTER,
+  ),
+  500: FAILED,
+};
+/** An answer without a body (the schema Fastify serializes an empty reply with). */
+export const noBody = (description: string, headers: object) => ({
+  description: `${description} (no body)`,
+  headers,
+  type: 'null',
+});
+export const sessionCookieHeader = {
+  'Set-Cookie': {
+    type: 'string',
+    description: `${SESSION_COOKIE}: HttpOnly, SameSite=Strict, Path=/, Secure over HTTPS`,
+  },
+};
