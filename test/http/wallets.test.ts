@@ -616,7 +616,7 @@ describe('routes and methods', () => {
       '/api/v1/wallet',
     ],
     async (url) => {
-      // OPTIONS is answered by the wallets' own 405 route on every path: the reference.
+      // OPTIONS, a method of the common set, is the reference.
       const reference = await t.app.inject({ method: 'OPTIONS', url });
       expect(reference.statusCode).toBe(405);
       for (const method of ['TRACE', 'QUERY', 'PROPFIND', 'MKCOL', 'PURGE'] as const) {

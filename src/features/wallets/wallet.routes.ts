@@ -1,6 +1,6 @@
 // Owns the wallets' HTTP surface under /api/v1: the five wallet endpoints, the assignment's
 // original POST /wallet, FastAPI-style error bodies, and bodies read as exact JSON.
-import type { FastifyInstance, FastifyReply, HTTPMethods } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { OPTIONAL_BODY, RETRY_AFTER, ref } from '../../platform/docs.ts';
 import { ANY_CONTENT_TYPE, addTextBodyParser } from '../../platform/http/body.ts';
 import { errorHandler, type HttpFailure, reasonPhrase } from '../../platform/http/errors.ts';
@@ -312,28 +312,6 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
       return operationReply(reply, await service.operate(walletId, operation, key));
     },
   );
-
-  methodNotAllowed(app, '/wallets/', ['GET', 'HEAD', 'POST']);
-  methodNotAllowed(app, '/wallets/:wallet_id', ['GET', 'HEAD']);
-  methodNotAllowed(app, '/wallets/:wallet_id/operation', ['POST']);
-  methodNotAllowed(app, '/wallets/:wallet_id/operations', ['GET', 'HEAD']);
-  methodNotAllowed(app, '/wallet', ['POST']);
-}
-
-const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
-
-/** A known path asked with another method is a 405 naming the allowed ones, as FastAPI answers. */
-function methodNotAllowed(app: FastifyInstance, url: string, allowed: HTTPMethods[]) {
-  app.route({
-    method: METHODS.filter((method) => !allowed.includes(method)),
-    url,
-    schema: { hide: true },
-    handler: (_request, reply) =>
-      reply
-        .code(405)
-        .header('allow', allowed.join(', '))
-        .send({ detail: reasonPhrase(405) }),
-  });
 }
 
 function invalidJson(error: Error): WalletValidationError {

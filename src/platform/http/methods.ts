@@ -51,8 +51,8 @@ export interface MethodNotAllowed {
 /**
  * Installs the check on `app` (the root, before the covered plugins are registered, so that
  * their not-found answers pass through it). The methods a path supports are those of its routes
- * documented in the API document: the APIs answer the other common methods on their paths with
- * routes of their own, hidden from it, that say 405; those methods are not in Allow.
+ * documented in the API document; a route hidden from it (the scoring API's own 405, whose
+ * message names the method to use) answers for itself, and its methods are not in Allow.
  */
 export function installMethodNotAllowed(app: FastifyInstance): MethodNotAllowed {
   const paths = new Map<string, KnownPath>();
