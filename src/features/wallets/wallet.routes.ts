@@ -126,8 +126,18 @@ const OPERATION_ANSWERS = {
   ),
 };
 
-export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOptions) {
-  const { service } = options;
+export async function walletRoutes(app: FastifyInstance, { service }: WalletRoutesOptions) {
+  installWalletHttp(app);
+  listRoute(app, service);
+  createRoute(app, service);
+  balanceRoute(app, service);
+  operateRoute(app, service);
+  historyRoute(app, service);
+  originalRoute(app, service);
+}
+
+/** The scope's errors, bodies and unknown paths, as FastAPI answers them. */
+function installWalletHttp(app: FastifyInstance): void {
   app.setErrorHandler(errorHandler(renderWalletError));
   // wallet.requests.ts checks everything, with FastAPI's messages; the JSON schemas document it.
   app.setValidatorCompiler(() => () => true);
@@ -141,23 +151,25 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
     request.log.info({ url: request.url }, 'no such route');
     return reply.code(404).send({ detail: reasonPhrase(404) });
   });
+}
 
-  const operationReply = (reply: FastifyReply, result: OperationResult) => {
-    if (result.replayed) reply.headers(REPLAYED);
-    return {
-      wallet_id: result.walletId,
-      operation_id: result.operationId,
-      operation_type: result.type,
-      amount: result.amount,
-      new_balance: result.newBalance,
-      status: 'success',
-    };
+function operationReply(reply: FastifyReply, result: OperationResult) {
+  if (result.replayed) reply.headers(REPLAYED);
+  return {
+    wallet_id: result.walletId,
+    operation_id: result.operationId,
+    operation_type: result.type,
+    amount: result.amount,
+    new_balance: result.newBalance,
+    status: 'success',
   };
-  const walletReply = (wallet: { walletId: string; balance: bigint }) => ({
-    wallet_id: wallet.walletId,
-    balance: wallet.balance,
-  });
+}
 
+function walletReply(wallet: { walletId: string; balance: bigint }) {
+  return { wallet_id: wallet.walletId, balance: wallet.balance };
+}
+
+function listRoute(app: FastifyInstance, service: WalletService): void {
   // The contract writes the collection with a trailing slash; either form is served.
   app.get(
     '/wallets/',
@@ -183,7 +195,9 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
     async (request) =>
       (await service.list(parsePage(request.query, 'after', WALLETS_PAGE))).map(walletReply),
   );
+}
 
+function createRoute(app: FastifyInstance, service: WalletService): void {
   app.post(
     '/wallets/',
     {
@@ -207,7 +221,9 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
       return reply.code(201).send(walletReply(await service.create()));
     },
   );
+}
 
+function balanceRoute(app: FastifyInstance, service: WalletService): void {
   app.get<{ Params: { wallet_id: string } }>(
     '/wallets/:wallet_id',
     {
@@ -226,7 +242,9 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
     },
     async (request) => walletReply(await service.balance(parseWalletId(request.params.wallet_id))),
   );
+}
 
+function operateRoute(app: FastifyInstance, service: WalletService): void {
   app.post<{ Params: { wallet_id: string } }>(
     '/wallets/:wallet_id/operation',
     {
@@ -248,7 +266,9 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
       return operationReply(reply, await service.operate(walletId, operation, key));
     },
   );
+}
 
+function historyRoute(app: FastifyInstance, service: WalletService): void {
   app.get<{ Params: { wallet_id: string } }>(
     '/wallets/:wallet_id/operations',
     {
@@ -292,7 +312,9 @@ export async function walletRoutes(app: FastifyInstance, options: WalletRoutesOp
       };
     },
   );
+}
 
+function originalRoute(app: FastifyInstance, service: WalletService): void {
   app.post(
     '/wallet',
     {
