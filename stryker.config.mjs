@@ -13,7 +13,7 @@ export default {
     'src/features/scoring/scoring.score.ts',
     'src/features/scoring/scoring.auth.ts',
     'src/features/shop/shop.requests.ts',
-    'src/features/wallets/wallet.money.ts',
+    'src/platform/http/json.ts',
     'src/features/wallets/wallet.requests.ts',
     'src/features/wallets/wallet.batches.ts',
     'src/platform/breaker.ts',

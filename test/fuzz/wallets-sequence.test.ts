@@ -6,7 +6,7 @@
 // Every answer is also checked against the OpenAPI document. In-memory PGlite, a fixed seed.
 import fc from 'fast-check';
 import { test } from 'vitest';
-import { MONEY_MAX } from '../../src/features/wallets/wallet.money.ts';
+import { MONEY_MAX } from '../../src/features/wallets/wallet.requests.ts';
 import { buildTestApp } from '../support/app.ts';
 import { stringifyExact } from '../support/wallets.ts';
 import {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { cases } from '../../../test/support/cases.ts';
 import { AppError } from '../../platform/errors.ts';
-import { JsonFloat } from '../../platform/http/json.ts';
+import { JsonNumber } from '../../platform/http/json.ts';
 import {
   bearerToken,
   parseCredentials,
@@ -140,10 +140,12 @@ describe('parseSendCoin', () => {
   test('an amount written with a point is whole only if its text is', () => {
     // 2.9999999999999999 is the double 3: the text, not the double, decides.
     expect(
-      verdict(() => parseSendCoin({ toUser: 'b', amount: new JsonFloat(3, '2.9999999999999999') })),
+      verdict(() =>
+        parseSendCoin({ toUser: 'b', amount: new JsonNumber(3, '2.9999999999999999') }),
+      ),
     ).toBe(whole);
-    expect(parseSendCoin({ toUser: 'b', amount: new JsonFloat(3, '3.0') }).amount).toBe(3);
-    expect(parseSendCoin({ toUser: 'b', amount: new JsonFloat(300, '3e2') }).amount).toBe(300);
+    expect(parseSendCoin({ toUser: 'b', amount: new JsonNumber(3, '3.0') }).amount).toBe(3);
+    expect(parseSendCoin({ toUser: 'b', amount: new JsonNumber(300, '3e2') }).amount).toBe(300);
   });
 
   test('a body that is not a JSON object is refused', () => {

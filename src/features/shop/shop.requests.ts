@@ -1,7 +1,7 @@
 // Owns what the shop accepts from clients: each body and header checked exactly (no type
 // coercion: "10" is not 10), with a message that names the field and the rule it broke.
 import { AppError } from '../../platform/errors.ts';
-import { isWholeNumberText, JsonFloat } from '../../platform/http/json.ts';
+import { isWholeNumberText, JsonNumber } from '../../platform/http/json.ts';
 import { codePointsWithin } from '../../platform/text.ts';
 import {
   AMOUNT_MAX,
@@ -77,8 +77,8 @@ export function parseSendCoin(body: unknown): SendCoin {
   const written = fields.amount;
   if (written === undefined) throw invalid('amount is required');
   // Written with a point or an exponent: whole only if its text is (the double may be rounded).
-  const exact = !(written instanceof JsonFloat) || isWholeNumberText(written.source);
-  const amount = written instanceof JsonFloat ? written.value : written;
+  const exact = !(written instanceof JsonNumber) || isWholeNumberText(written.source);
+  const amount = written instanceof JsonNumber ? written.value : written;
   if (typeof amount !== 'number') throw invalid('amount must be a number');
   if (!exact || !Number.isInteger(amount) || amount < AMOUNT_MIN || amount > AMOUNT_MAX) {
     throw invalid(`amount must be a whole number from ${AMOUNT_MIN} to ${AMOUNT_MAX}`);

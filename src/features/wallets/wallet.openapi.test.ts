@@ -3,10 +3,10 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { cases } from '../../../test/support/cases.ts';
-import { MONEY_MAX } from './wallet.money.ts';
 import { amountSchema } from './wallet.openapi.ts';
 import {
   AMOUNT_TEXT_DIGITS_MAX,
+  MONEY_MAX,
   parseOperation,
   WalletValidationError,
 } from './wallet.requests.ts';

@@ -4,10 +4,10 @@
 // spellings; the one thing they cannot state is 2^63 − 1 as a JSON number bound (a double
 // cannot hold it), so the integer form's bound is the exclusive 2^63.
 import { type NamedSchema, ref } from '../../platform/docs.ts';
-import { MONEY_MAX } from './wallet.money.ts';
 import {
   AMOUNT_MIN,
   AMOUNT_TEXT_DIGITS_MAX,
+  MONEY_MAX,
   OPERATION_FIELDS,
   OPERATION_TYPES,
   ORIGINAL_FIELDS,

@@ -2,10 +2,11 @@
 import { describe, expect, test } from 'vitest';
 import { cases } from '../../../test/support/cases.ts';
 import { AppError } from '../../platform/errors.ts';
-import { JsonNumberText, MONEY_MAX, parseJsonExact } from './wallet.money.ts';
+import { JsonNumber, parseJsonExact } from '../../platform/http/json.ts';
 import {
   canonicalUuid,
   type Issue,
+  MONEY_MAX,
   OPERATIONS_PAGE,
   parseCreate,
   parseIdempotencyKey,
@@ -19,6 +20,8 @@ import {
 
 const WALLET = '3f2a9c4e-8b1d-4e6f-9a7c-0d5e1b2c3a4f';
 const MAX_TEXT = MONEY_MAX.toString();
+/** A number as parseJsonExact keeps it: its double and its exact text. */
+const jsonNumber = (source: string) => new JsonNumber(Number(source), source);
 
 /** The issues of the WalletValidationError `work` throws; fails if it throws nothing or else. */
 function issuesOf(work: () => unknown): readonly Issue[] {
@@ -95,8 +98,8 @@ describe('parseOperation', () => {
     },
   );
 
-  test('accepts 2^63 − 1 given as a JsonNumberText', () => {
-    const body = { operation_type: 'DEPOSIT', amount: new JsonNumberText(MAX_TEXT) };
+  test('accepts 2^63 − 1 given as a JsonNumber', () => {
+    const body = { operation_type: 'DEPOSIT', amount: jsonNumber(MAX_TEXT) };
     expect(parseOperation(body)).toStrictEqual({ type: 'DEPOSIT', amount: MONEY_MAX });
   });
 
@@ -218,8 +221,8 @@ describe('parseOperation', () => {
     },
   );
 
-  test('refuses 2^63 given as a JsonNumberText as too large', () => {
-    const body = { operation_type: 'DEPOSIT', amount: new JsonNumberText('9223372036854775808') };
+  test('refuses 2^63 given as a JsonNumber as too large', () => {
+    const body = { operation_type: 'DEPOSIT', amount: jsonNumber('9223372036854775808') };
     expect(issuesOf(() => parseOperation(body))).toEqual([
       { loc: ['body', 'amount'], msg: AT_MOST_MAX, type: 'less_than_equal' },
     ]);

@@ -2,9 +2,11 @@
 // spellings, and the Idempotency-Key header. Every problem found is reported at once, as FastAPI
 // (pydantic) does, each with where it was (loc), a message and a type.
 import { AppError, type ErrorSpec } from '../../platform/errors.ts';
-import { isPlainObject } from '../../platform/http/json.ts';
+import { integerOfNumberText, isPlainObject, JsonNumber } from '../../platform/http/json.ts';
 import { walletErrors } from './wallet.errors.ts';
-import { integerOfNumberText, JsonNumberText, MONEY_MAX } from './wallet.money.ts';
+
+/** The largest balance and amount: PostgreSQL's bigint, 2^63 − 1. */
+export const MONEY_MAX = 2n ** 63n - 1n;
 
 export type Location = readonly (string | number)[];
 
@@ -132,7 +134,7 @@ function parseAmount(value: unknown, loc: Location, issues: Issue[]): bigint | n
   let amount: bigint | 'fraction';
   if (typeof value === 'number') {
     amount = Number.isInteger(value) ? BigInt(value) : 'fraction';
-  } else if (value instanceof JsonNumberText) {
+  } else if (value instanceof JsonNumber) {
     const exact = integerOfNumberText(value.source);
     // Beyond any amount either way: reported as too small or too large, never expanded.
     if (exact === 'huge') amount = value.source.startsWith('-') ? -1n : MONEY_MAX + 1n;
@@ -193,7 +195,7 @@ function pickFields<F extends Record<string, Spellings>>(
     return null;
   }
   // Only a JSON object has fields: a bare number is not one either, even one kept as its text
-  // (JsonNumberText, for `1e400` or `12345678901234567890`), whose own members are no fields.
+  // (JsonNumber, for `1e400` or `12345678901234567890`), whose own members are no fields.
   if (!isPlainObject(body)) {
     issues.push({
       loc: ['body'],

@@ -5,7 +5,7 @@ import { OPTIONAL_BODY, RETRY_AFTER, ref } from '../../platform/docs.ts';
 import { ANY_CONTENT_TYPE, addTextBodyParser } from '../../platform/http/body.ts';
 import { errorHandler, type HttpFailure, reasonPhrase } from '../../platform/http/errors.ts';
 import { distinctHeader } from '../../platform/http/headers.ts';
-import { parseJsonExact } from './wallet.money.ts';
+import { parseJsonExact } from '../../platform/http/json.ts';
 import {
   historySchema,
   newWalletSchema,

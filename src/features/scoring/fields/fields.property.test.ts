@@ -3,7 +3,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { JsonFloat } from '../../../platform/http/json.ts';
+import { JsonNumber } from '../../../platform/http/json.ts';
 import { clientsInterestsRequest, methodRequest, onlineScoreRequest } from '../scoring.requests.ts';
 import type { CalendarDate } from './calendar.ts';
 import {
@@ -143,7 +143,7 @@ const numberLike = fc.oneof(
 
 const jsonFloat = fc
   .oneof(fc.constantFrom(0, 1, 2, 79175002040), fc.integer(), fc.maxSafeNat())
-  .map((value) => new JsonFloat(value, `${value}.0`));
+  .map((value) => new JsonNumber(value, `${value}.0`));
 
 const deepArray = (() => {
   let value: unknown = [1];
@@ -199,7 +199,7 @@ const phoneLike = fc.oneof(
   fc.stringMatching(/^7[0-9]{10}$/).map((digits) => `${digits.slice(0, 10)}a`),
   fc.integer({ min: 6e10, max: 8e10 }),
   fc.double({ min: 7e10, max: 8e10 }),
-  fc.integer({ min: 7e10, max: 8e10 - 1 }).map((n) => new JsonFloat(n, `${n}.0`)),
+  fc.integer({ min: 7e10, max: 8e10 - 1 }).map((n) => new JsonNumber(n, `${n}.0`)),
   fc.integer({ min: 7e10, max: 8e10 - 1 }).map((n) => [n]),
   fc.constantFrom('٧٩١٧٥٠٠٢٠٤٠', '7917500204０', -79175002040),
 );

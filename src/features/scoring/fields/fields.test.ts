@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { cases } from '../../../../test/support/cases.ts';
-import { JsonFloat, parseJsonKeepingFloats } from '../../../platform/http/json.ts';
+import { JsonNumber, parseJsonKeepingFloats } from '../../../platform/http/json.ts';
 import {
   argumentsField,
   birthdayField,
@@ -52,7 +52,7 @@ describe('char field', () => {
       expect(accepts(field, v)).toBe(v);
     },
   );
-  cases('rejects', [1, 0, true, ['a'], { a: 'b' }, new JsonFloat(1, '1.0')], (v) => {
+  cases('rejects', [1, 0, true, ['a'], { a: 'b' }, new JsonNumber(1, '1.0')], (v) => {
     expect(rejects(field, v)).toBe('must be a string');
   });
   cases('rejects over the length limit', ['x'.repeat(TEXT_LENGTH_MAX + 1), `${emoji}😀`], (v) => {
@@ -65,7 +65,7 @@ describe('arguments field', () => {
   cases('accepts objects', [{ a: 1 }, { phone: '79175002040' }], (v) => {
     expect(accepts(field, v)).toEqual(v);
   });
-  cases('rejects non-objects', [[1], 'x', 1, true, new JsonFloat(1, '1.0')], (v) => {
+  cases('rejects non-objects', [[1], 'x', 1, true, new JsonNumber(1, '1.0')], (v) => {
     expect(rejects(field, v)).toBe('must be a JSON object');
   });
 });
@@ -188,7 +188,7 @@ describe('gender field', () => {
   });
   test('rejects 1.0 although JSON.parse would read it as 1', () => {
     const parsed = parseJsonKeepingFloats('{"gender": 1.0, "other": 1}') as Record<string, unknown>;
-    expect(parsed.gender).toBeInstanceOf(JsonFloat);
+    expect(parsed.gender).toBeInstanceOf(JsonNumber);
     expect(rejects(field, parsed.gender)).toBe('must be an integer 0, 1 or 2');
     expect(accepts(field, parsed.other)).toBe(1);
   });

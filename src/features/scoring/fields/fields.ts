@@ -1,6 +1,6 @@
 // Owns the scoring API's field types: each says what a present, non-empty value must be. Whether
 // a field may be missing or empty is declared per use (required / nullable), as in the template.
-import { isPlainObject, JsonFloat } from '../../../platform/http/json.ts';
+import { isPlainObject, JsonNumber } from '../../../platform/http/json.ts';
 import { codePointsWithin } from '../../../platform/text.ts';
 import { type CalendarDate, compareDates, parseDate, yearsBefore } from './calendar.ts';
 
@@ -115,7 +115,7 @@ export function phoneField(rules: FieldRules): Field<string> {
     else if (isJsonInteger(value)) digits = String(value);
     else
       return fail(
-        value instanceof JsonFloat
+        value instanceof JsonNumber
           ? 'must be an integer, not a float'
           : 'must be a string or an integer',
       );

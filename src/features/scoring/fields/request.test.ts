@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { cases } from '../../../../test/support/cases.ts';
-import { JsonFloat } from '../../../platform/http/json.ts';
+import { JsonNumber } from '../../../platform/http/json.ts';
 import { clientsInterestsRequest, methodRequest, onlineScoreRequest } from '../scoring.requests.ts';
 import { charField, genderField } from './fields.ts';
 import {
@@ -166,7 +166,7 @@ describe('validateRequest on online_score arguments', () => {
       last_name: 1,
       first_name: ['a'],
       email: 'no-at',
-      phone: new JsonFloat(79175002040, '79175002040.0'),
+      phone: new JsonNumber(79175002040, '79175002040.0'),
     };
     expect(errorsOf(onlineScoreRequest, input)).toEqual([
       'phone: must be an integer, not a float',
