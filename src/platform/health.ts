@@ -8,7 +8,11 @@ import { type NamedSchema, PLATFORM_TAG, RETRY_AFTER, ref, type SchemaRef } from
 import { AppError, defineErrors } from './errors.ts';
 
 export const healthErrors = defineErrors({
-  SHUTTING_DOWN: { status: 503, message: 'Service Unavailable: shutting down' },
+  SHUTTING_DOWN: {
+    status: 503,
+    message: 'Service Unavailable: shutting down',
+    retryAfterSeconds: 1,
+  },
 });
 
 /** What /readyz reports, overall and of each dependency's parts. */
@@ -78,11 +82,7 @@ export function installHealth(
   // A new request on a kept-alive connection during close goes through the route's own error
   // handler, so each API answers in its own envelope (Fastify's built-in 503 has none of them).
   app.addHook('onRequest', (_request, _reply, done) => {
-    done(
-      closing
-        ? new AppError(healthErrors.SHUTTING_DOWN, undefined, { 'retry-after': '1' })
-        : undefined,
-    );
+    done(closing ? new AppError(healthErrors.SHUTTING_DOWN) : undefined);
   });
 
   return async (scope, { failure }) => {

@@ -10,8 +10,10 @@ export const scoringErrors = defineErrors({
   PAYLOAD_TOO_LARGE: { status: 413, message: 'Payload Too Large' },
   INVALID_REQUEST: { status: 422, message: 'Invalid Request' },
   INTERNAL: { status: 500, message: 'Internal Server Error' },
-  STORE_UNAVAILABLE: { status: 503, message: 'Service Unavailable: interests store unavailable' },
+  STORE_UNAVAILABLE: {
+    status: 503,
+    message: 'Service Unavailable: interests store unavailable',
+    // The store's reconnects are bounded per operation: a second later is a new attempt.
+    retryAfterSeconds: 1,
+  },
 });
-
-/** Seconds a client should wait before retrying after a 503. */
-export const STORE_RETRY_AFTER_SECONDS = 1;

@@ -115,7 +115,7 @@ export async function scoringRoutes(app: FastifyInstance, options: ScoringRoutes
     schema: { hide: true },
     handler: async () => {
       throw new AppError(scoringErrors.METHOD_NOT_ALLOWED, 'Method Not Allowed: use POST', {
-        allow: 'POST',
+        headers: { allow: 'POST' },
       });
     },
   });

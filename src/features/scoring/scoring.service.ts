@@ -6,7 +6,7 @@ import { localDate } from './fields/calendar.ts';
 import type { FieldContext } from './fields/fields.ts';
 import { validateRequest } from './fields/request.ts';
 import { isAdmin, isAuthenticated, type Salts } from './scoring.auth.ts';
-import { STORE_RETRY_AFTER_SECONDS, scoringErrors } from './scoring.errors.ts';
+import { scoringErrors } from './scoring.errors.ts';
 import {
   clientsInterestsRequest,
   methodRequest,
@@ -83,9 +83,7 @@ export function createScoringService(deps: ScoringServiceDeps) {
     } catch (err) {
       if (err instanceof StoreValueError) throw corrupt(err.key);
       if (!(err instanceof StoreUnavailableError)) throw err;
-      throw new AppError(scoringErrors.STORE_UNAVAILABLE, undefined, {
-        'retry-after': String(STORE_RETRY_AFTER_SECONDS),
-      });
+      throw new AppError(scoringErrors.STORE_UNAVAILABLE);
     }
     const response: Record<string, readonly string[]> = {};
     unique.forEach((id, i) => {

@@ -9,7 +9,7 @@ import { ref } from '../../platform/docs.ts';
 import { AppError } from '../../platform/errors.ts';
 import { addTextBodyParser } from '../../platform/http/body.ts';
 import { errorHandler, type HttpFailure } from '../../platform/http/errors.ts';
-import { distinctHeader } from '../../platform/http/headers.ts';
+import { distinctHeader, REPLAYED_HEADER } from '../../platform/http/headers.ts';
 import { parseJsonKeepingFloats } from '../../platform/http/json.ts';
 import type { ShopAuth } from './shop.auth.ts';
 import { SHOP_BODY_LIMIT_BYTES } from './shop.catalog.ts';
@@ -32,7 +32,7 @@ import {
   UNAUTHENTICATED,
 } from './shop.openapi.ts';
 import { parseCredentials, parseIdempotencyKey, parseSendCoin } from './shop.requests.ts';
-import { type ChangeResult, REPLAYED, type ShopService } from './shop.service.ts';
+import type { ChangeResult, ShopService } from './shop.service.ts';
 import { sessionRoutes } from './shop.session.routes.ts';
 import type { Sessions } from './shop.sessions.ts';
 
@@ -108,7 +108,7 @@ function installShopHttp(app: FastifyInstance): void {
 }
 
 function replayed(reply: FastifyReply, result: ChangeResult): void {
-  if (result.replayed) reply.headers(REPLAYED);
+  if (result.replayed) reply.headers(REPLAYED_HEADER);
 }
 
 function signInRoute(app: FastifyInstance, auth: ShopAuth): void {

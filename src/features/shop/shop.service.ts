@@ -52,9 +52,6 @@ const INFO_BATCH_USERS_MAX = 64;
  */
 const INFO_BATCHES_IN_FLIGHT_MAX = 4;
 
-/** Tells a client that its retry got the first outcome and nothing ran again. */
-export const REPLAYED = { 'idempotent-replayed': 'true' } as const;
-
 export function createShopService(deps: {
   readonly database: Database;
   readonly idempotencyTtlSeconds: number;
@@ -189,5 +186,5 @@ function replay(first: repository.IdempotencyRecord): Refusal {
   if (first.outcome === 'OK') return null;
   const spec = shopErrors[first.outcome as ShopErrorCode];
   assert(spec, `idempotency record holds an unknown outcome: ${first.outcome}`);
-  return new AppError(spec, first.message ?? undefined, REPLAYED);
+  return new AppError(spec, first.message ?? undefined, { replayed: true });
 }

@@ -114,7 +114,7 @@ export class SignInLimits {
     return new AppError(
       shopErrors.SIGN_IN_BUSY,
       `too many sign-ins are waiting for a password check; try again in ${HASH_QUEUE_RETRY_AFTER_SECONDS} s`,
-      { 'retry-after': String(HASH_QUEUE_RETRY_AFTER_SECONDS) },
+      { retryAfterSeconds: HASH_QUEUE_RETRY_AFTER_SECONDS },
     );
   }
 
@@ -137,7 +137,7 @@ export class SignInLimits {
     return new AppError(
       shopErrors.SIGN_IN_LIMITED,
       `too many failed sign-ins ${whose}; try again in ${retryAfterSeconds} s`,
-      { 'retry-after': String(retryAfterSeconds) },
+      { retryAfterSeconds },
     );
   }
 }

@@ -214,7 +214,7 @@ describe('WalletBatches', () => {
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).spec.code).toBe('WALLET_BUSY');
     expect((error as AppError).status).toBe(503);
-    expect((error as AppError).headers).toEqual({ 'retry-after': '1' });
+    expect((error as AppError).retryAfterSeconds).toBe(1);
     expect(batches.held).toBe(3);
 
     // The limit is per wallet: another wallet is not busy.

@@ -59,9 +59,7 @@ export class WalletBatches<Op, Result> {
       lane = { waiting: [] };
       this.#lanes.set(walletId, lane);
     } else if (lane.waiting.length >= this.#limits.queueOperationsMax) {
-      return Promise.reject(
-        new AppError(walletErrors.WALLET_BUSY, undefined, { 'retry-after': '1' }),
-      );
+      return Promise.reject(new AppError(walletErrors.WALLET_BUSY));
     }
     const queued = lane;
     const result = new Promise<Result>((resolve, reject) => {

@@ -14,10 +14,17 @@ export const walletErrors = defineErrors({
   IDEMPOTENCY_KEY_REUSED: {
     status: 422,
     message: 'Idempotency-Key was already used for a different operation',
+    field: { in: 'header', name: 'idempotency-key', type: 'idempotency_key_reused' },
+  },
+  HISTORY_CURSOR_UNKNOWN: {
+    status: 422,
+    message: 'Input should be the operation_id of one of this wallet’s operations',
+    field: { in: 'query', name: 'before', type: 'value_error' },
   },
   WALLET_BUSY: {
     status: 503,
     message: 'Too many operations are waiting for this wallet; retry shortly',
+    retryAfterSeconds: 1,
   },
 });
 

@@ -2,9 +2,10 @@
 // original POST /wallet, FastAPI-style error bodies, and bodies read as exact JSON.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { OPTIONAL_BODY, RETRY_AFTER, ref } from '../../platform/docs.ts';
+import { AppError } from '../../platform/errors.ts';
 import { ANY_CONTENT_TYPE, addTextBodyParser } from '../../platform/http/body.ts';
 import { errorHandler, type HttpFailure, reasonPhrase } from '../../platform/http/errors.ts';
-import { distinctHeader } from '../../platform/http/headers.ts';
+import { distinctHeader, REPLAYED_HEADER } from '../../platform/http/headers.ts';
 import { parseJsonExact } from '../../platform/http/json.ts';
 import {
   historySchema,
@@ -31,7 +32,7 @@ import {
   WALLETS_PAGE,
   WalletValidationError,
 } from './wallet.requests.ts';
-import { type OperationResult, REPLAYED, type WalletService } from './wallet.service.ts';
+import type { OperationResult, WalletService } from './wallet.service.ts';
 
 /** Largest body a wallet endpoint reads; an operation needs well under 200 bytes. */
 export const WALLET_BODY_LIMIT_BYTES = 4 * 1024;
@@ -42,6 +43,11 @@ export interface WalletRoutesOptions {
 
 export function renderWalletError(failure: HttpFailure, error?: unknown) {
   if (error instanceof WalletValidationError) return { detail: error.issues };
+  // An error of the catalogue that blames one field is a 422 listing that field, as FastAPI's.
+  const field = error instanceof AppError ? error.spec.field : undefined;
+  if (field) {
+    return { detail: [{ loc: [field.in, field.name], msg: failure.message, type: field.type }] };
+  }
   return { detail: failure.message };
 }
 
@@ -154,7 +160,7 @@ function installWalletHttp(app: FastifyInstance): void {
 }
 
 function operationReply(reply: FastifyReply, result: OperationResult) {
-  if (result.replayed) reply.headers(REPLAYED);
+  if (result.replayed) reply.headers(REPLAYED_HEADER);
   return {
     wallet_id: result.walletId,
     operation_id: result.operationId,

@@ -17,7 +17,7 @@ import { sizeHistogram } from '../../platform/observability.ts';
 import { SharedTransactions, type WalletBatch, WalletBatches } from './wallet.batches.ts';
 import { walletErrors } from './wallet.errors.ts';
 import * as repository from './wallet.repository.ts';
-import { type OperationRequest, type Page, WalletValidationError } from './wallet.requests.ts';
+import type { OperationRequest, Page } from './wallet.requests.ts';
 
 export interface OperationResult {
   readonly walletId: string;
@@ -48,9 +48,6 @@ export interface WalletService {
   /** Deletes Idempotency-Keys past retention; returns how many. */
   sweepIdempotencyKeys(): Promise<number>;
 }
-
-/** Tells a client that its retry got the first outcome and nothing ran again. */
-export const REPLAYED = { 'idempotent-replayed': 'true' } as const;
 
 /**
  * How long a claimed key may stay without an outcome before a retry may take it over, should its
@@ -221,13 +218,7 @@ export function createWalletService(deps: {
       const start = await repository.findHistoryStart(database, walletId, page.cursor);
       if (!start.wallet) throw new AppError(walletErrors.WALLET_NOT_FOUND);
       if (page.cursor !== null && start.seq === null) {
-        throw new WalletValidationError([
-          {
-            loc: ['query', 'before'],
-            msg: 'Input should be the operation_id of one of this wallet’s operations',
-            type: 'value_error',
-          },
-        ]);
+        throw new AppError(walletErrors.HISTORY_CURSOR_UNKNOWN);
       }
       const rows = await repository.listOperations(database, {
         walletId,
@@ -273,16 +264,7 @@ function outcomeOf(
 
 function replay(walletId: string, record: repository.KeyRecord, fingerprint: string) {
   if (record.fingerprint !== fingerprint) {
-    throw new WalletValidationError(
-      [
-        {
-          loc: ['header', 'idempotency-key'],
-          msg: walletErrors.IDEMPOTENCY_KEY_REUSED.message,
-          type: 'idempotency_key_reused',
-        },
-      ],
-      walletErrors.IDEMPOTENCY_KEY_REUSED,
-    );
+    throw new AppError(walletErrors.IDEMPOTENCY_KEY_REUSED);
   }
   if (record.outcome === null) throw new AppError(walletErrors.IDEMPOTENCY_IN_FLIGHT);
   if (record.outcome === 'OK') {
@@ -301,5 +283,5 @@ function replay(walletId: string, record: repository.KeyRecord, fingerprint: str
     record.outcome === 'INSUFFICIENT_FUNDS' || record.outcome === 'BALANCE_LIMIT',
     `idempotency record holds an unknown outcome: ${record.outcome}`,
   );
-  throw new AppError(walletErrors[record.outcome], undefined, REPLAYED);
+  throw new AppError(walletErrors[record.outcome], undefined, { replayed: true });
 }

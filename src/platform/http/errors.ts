@@ -4,6 +4,7 @@ import { AssertionError } from 'node:assert';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
+import { REPLAYED_HEADER } from './headers.ts';
 
 export interface HttpFailure {
   readonly status: number;
@@ -21,7 +22,13 @@ export function reasonPhrase(status: number): string {
 /** Maps anything thrown to a status and a message a client may see. */
 export function classifyError(error: unknown): HttpFailure {
   if (error instanceof AppError) {
-    return { status: error.status, message: error.message, headers: error.headers };
+    const retryAfter = error.retryAfterSeconds;
+    const headers = {
+      ...error.details.headers,
+      ...(retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }),
+      ...(error.details.replayed ? REPLAYED_HEADER : {}),
+    };
+    return { status: error.status, message: error.message, headers };
   }
   const status = (error as Partial<FastifyError> | null)?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {

@@ -1,5 +1,9 @@
 // Owns reading a request header as the client sent it: Node joins repeated unknown headers into
-// one value ("a, b"), which would turn two Idempotency-Keys into a third that neither meant.
+// one value ("a, b"), which would turn two Idempotency-Keys into a third that neither meant; and
+// the header that says an answer replays an Idempotency-Key's first outcome.
+
+/** On an answer that replays the first outcome of its Idempotency-Key (success or refusal). */
+export const REPLAYED_HEADER = { 'idempotent-replayed': 'true' } as const;
 
 /** The header's values as sent: undefined when absent, the value when sent once, else each. */
 export function distinctHeader(

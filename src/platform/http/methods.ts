@@ -83,7 +83,7 @@ export function installMethodNotAllowed(app: FastifyInstance): MethodNotAllowed 
       reply.header('allow', allow);
       return done();
     }
-    done(new AppError(methodErrors.METHOD_NOT_ALLOWED, undefined, { allow }));
+    done(new AppError(methodErrors.METHOD_NOT_ALLOWED, undefined, { headers: { allow } }));
   });
 
   return {
