@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
@@ -18,7 +19,6 @@ import pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DatabaseConfig } from './config.ts';
 import { acquireDataDirLock } from './data-dir-lock.ts';
-import { sleep } from './redis.ts';
 import { Slots, SlotTimeoutError } from './slots.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));

@@ -4,6 +4,7 @@
 // Sentinel names (followed through failovers), or a Redis Cluster, where a link holds one
 // connection per master and keys are grouped by slot and master, so that one master's trouble
 // stays its own.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, Redis, ReplyError } from 'ioredis';
 
 export interface RedisAddress {
@@ -376,8 +377,4 @@ const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|READONLY|CLUSTERDOWN
 export function isTransientRedisError(err: unknown): boolean {
   if (err instanceof ReplyError) return TRANSIENT_REPLY.test((err as Error).message);
   return true;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -2,6 +2,7 @@
 // store retries on fresh connections within a time budget, and both recover by themselves. On a
 // Redis Cluster, keys are read and written per slot, and breakers, retries and dropped
 // connections go per master, so that one master's outage fails only the requests that need it.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { type BreakerState, CircuitBreaker } from '../../platform/breaker.ts';
 import {
@@ -9,7 +10,6 @@ import {
   type RedisClient,
   RedisLink,
   type RedisTarget,
-  sleep,
 } from '../../platform/redis.ts';
 import { type ScoringStore, StoreUnavailableError, StoreValueError } from './scoring.store.ts';
 
