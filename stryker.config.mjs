@@ -19,6 +19,7 @@ export default {
     'src/platform/breaker.ts',
     'src/platform/slots.ts',
     'src/platform/expiring-map.ts',
+    'src/platform/batch-scheduler.ts',
     'src/platform/read-batches.ts',
     '!src/**/*.test.ts',
   ],

@@ -1,8 +1,8 @@
 // Owns coalesced reads: callers ask for one key each, and the keys asked for together are read by
-// one call (one SQL statement), so a busy service pays one round trip for many answers. A batch is
-// never held back to grow: it goes out after the current turn of the event loop, unless the
-// batches in flight are at their limit, in which case keys keep gathering until one returns, so
-// batches grow exactly when the database is the bottleneck.
+// one call (one SQL statement), so a busy service pays one round trip for many answers. When a
+// call goes is the batch scheduler's (batch-scheduler.ts): after the current turn of the event
+// loop, or, while the calls in flight are at their limit, when one returns.
+import { BatchScheduler } from './batch-scheduler.ts';
 
 /** Reads many keys at once; a key missing from the map has no value, an Error fails that key. */
 export type ReadMany<K, V> = (keys: readonly K[]) => Promise<ReadonlyMap<K, V | Error>>;
@@ -21,18 +21,22 @@ interface Waiter<V> {
 
 export class ReadBatches<K, V> {
   readonly #readMany: ReadMany<K, V>;
-  readonly #limits: ReadBatchLimits;
+  readonly #keysMax: number;
   /** Keys waiting for a call, in arrival order; the same key asked twice is read once. */
   readonly #waiting = new Map<K, Waiter<V>[]>();
-  #inFlight = 0;
-  #scheduled = false;
+  readonly #scheduler: BatchScheduler;
 
   constructor(readMany: ReadMany<K, V>, limits: ReadBatchLimits) {
     if (limits.keysMax < 1 || limits.inFlightMax < 1) {
       throw new RangeError('read batches need at least one key and one call in flight');
     }
     this.#readMany = readMany;
-    this.#limits = limits;
+    this.#keysMax = limits.keysMax;
+    this.#scheduler = new BatchScheduler({
+      inFlightMax: limits.inFlightMax,
+      hasWork: () => this.#waiting.size > 0,
+      send: () => this.#send(),
+    });
   }
 
   /** The key's value, or undefined when the read found none. */
@@ -41,32 +45,18 @@ export class ReadBatches<K, V> {
       const waiters = this.#waiting.get(key);
       if (waiters) waiters.push({ resolve, reject });
       else this.#waiting.set(key, [{ resolve, reject }]);
-      this.#schedule();
+      this.#scheduler.wake();
     });
   }
 
-  #schedule(): void {
-    if (this.#scheduled || this.#waiting.size === 0) return;
-    if (this.#inFlight >= this.#limits.inFlightMax) return;
-    this.#scheduled = true;
-    // After the requests read in this turn of the event loop have asked for their keys.
-    setImmediate(() => {
-      this.#scheduled = false;
-      void this.#send();
-    });
-  }
-
-  /** Runs only from the one turn #schedule queued, so a call is free and keys are waiting. */
+  /** One call of the keys waiting longest, at most keysMax of them. */
   async #send(): Promise<void> {
     const taken = new Map<K, Waiter<V>[]>();
     for (const [key, waiters] of this.#waiting) {
-      if (taken.size >= this.#limits.keysMax) break;
+      if (taken.size >= this.#keysMax) break;
       taken.set(key, waiters);
     }
     for (const key of taken.keys()) this.#waiting.delete(key);
-    this.#inFlight += 1;
-    // More keys than one call takes: the rest go out at once, if a slot is free.
-    this.#schedule();
     try {
       const values = await this.#readMany([...taken.keys()]);
       for (const [key, waiters] of taken) {
@@ -78,9 +68,6 @@ export class ReadBatches<K, V> {
       }
     } catch (error) {
       for (const waiters of taken.values()) for (const waiter of waiters) waiter.reject(error);
-    } finally {
-      this.#inFlight -= 1;
-      this.#schedule();
     }
   }
 }

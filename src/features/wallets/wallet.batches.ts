@@ -2,6 +2,8 @@
 // is being applied wait, and go to the database together as the next batch, in arrival order.
 // No timer: an idle wallet's operation is sent at once, and a busy wallet's batches grow with its
 // load, so one commit serves many operations exactly when that is needed.
+import assert from 'node:assert/strict';
+import { BatchScheduler } from '../../platform/batch-scheduler.ts';
 import { AppError } from '../../platform/errors.ts';
 import { walletErrors } from './wallet.errors.ts';
 
@@ -127,43 +129,33 @@ export interface SharedLimits {
  */
 export class SharedTransactions<Op, Result> {
   readonly #applyMany: ApplyMany<Op, Result>;
-  readonly #limits: SharedLimits;
+  readonly #batchOperationsMax: number;
   readonly #pending: Pending<Op, Result>[] = [];
-  #inFlight = 0;
-  #scheduled = false;
+  readonly #scheduler: BatchScheduler;
 
   constructor(applyMany: ApplyMany<Op, Result>, limits: SharedLimits) {
     this.#applyMany = applyMany;
-    this.#limits = limits;
+    this.#batchOperationsMax = limits.batchOperationsMax;
+    this.#scheduler = new BatchScheduler({
+      inFlightMax: limits.transactionsInFlightMax,
+      hasWork: () => this.#pending.length > 0,
+      send: () => this.#send(),
+    });
   }
 
   /** The shape WalletBatches applies through. */
   readonly apply: ApplyBatch<Op, Result> = (walletId, operations) =>
     new Promise((resolve, reject) => {
       this.#pending.push({ walletId, operations, resolve, reject });
-      this.#schedule();
+      this.#scheduler.wake();
     });
 
-  #schedule(): void {
-    if (this.#scheduled || this.#pending.length === 0) return;
-    if (this.#inFlight >= this.#limits.transactionsInFlightMax) return;
-    this.#scheduled = true;
-    // After the lanes that are ready in this turn of the event loop have handed their batches.
-    setImmediate(() => {
-      this.#scheduled = false;
-      void this.#send();
-    });
-  }
-
-  /** Runs only from the one turn #schedule queued, so a slot is free and batches are pending. */
+  /** One transaction of the batches pending longest, up to batchOperationsMax operations. */
   async #send(): Promise<void> {
     const taken: Pending<Op, Result>[] = [];
     let operations = 0;
     for (const next of this.#pending) {
-      if (
-        taken.length > 0 &&
-        operations + next.operations.length > this.#limits.batchOperationsMax
-      ) {
+      if (taken.length > 0 && operations + next.operations.length > this.#batchOperationsMax) {
         break;
       }
       taken.push(next);
@@ -172,19 +164,16 @@ export class SharedTransactions<Op, Result> {
     this.#pending.splice(0, taken.length);
     // No wallet appears twice, so no two ids are equal.
     taken.sort((a, b) => (a.walletId < b.walletId ? -1 : 1));
-    this.#inFlight += 1;
-    this.#schedule();
     try {
       const results = await this.#applyMany(taken);
-      if (results.length !== taken.length) {
-        throw new Error(`${taken.length} batches returned ${results.length} result lists`);
-      }
+      assert.equal(
+        results.length,
+        taken.length,
+        `${taken.length} batches returned ${results.length} result lists`,
+      );
       for (const [index, batch] of taken.entries()) batch.resolve(results[index] as Result[]);
     } catch (error) {
       for (const batch of taken) batch.reject(error);
-    } finally {
-      this.#inFlight -= 1;
-      this.#schedule();
     }
   }
 }
