@@ -6,6 +6,7 @@ import { type CpuShares, cpuShares, cpuSnapshot } from './cpu.ts';
 import { watchDisk } from './disk.ts';
 import { LoopbackClient } from './http-client.ts';
 import { type OpenLoopResult, runOpenLoop } from './open-loop.ts';
+import { sliTable, textTable } from './report-tables.ts';
 import { mixedRequest, type ShopFixture, vacuumShop } from './shop.ts';
 import { median } from './stats.ts';
 
@@ -378,73 +379,12 @@ export function renderSli(runs: readonly SliRun[]): string {
       `"disk stall": the longest time the device of PostgreSQL's WAL had I/O pending and ` +
       `completed none (every commit waits for it meanwhile), from /proc/diskstats every 10 ms.`,
   ];
-  const header = [
-    'req/s',
-    'outcome',
-    'p50 ms',
-    'p99 ms',
-    'max ms',
-    'info p99',
-    'buy p99',
-    'send p99',
-    'sent p99',
-    'issued/s',
-    'non-200',
-    'errors',
-    'dropped',
-    'lag p99',
-    'gen loop max',
-    'service',
-    'postgres',
-    'bench',
-    'other',
-    'loop max',
-    'GC ms',
-    'slow inside',
-    'disk stall',
-  ];
+  // The steps' columns are the HTML report's too (report-tables.ts).
   for (const run of runs) {
-    const rows = [...run.steps, ...(run.sustained ? [run.sustained] : [])].map((s, i) => {
-      const r = s.result;
-      const kind = (k: string) => ms(r.latencyByKindMs[k]?.p99 ?? Number.NaN);
-      return [
-        `${count(s.rate)}${i >= run.steps.length ? ` × ${r.seconds} s` : ''}`,
-        s.outcome,
-        ms(r.latencyMs.p50),
-        ms(r.latencyMs.p99),
-        ms(r.latencyMs.max),
-        kind('info'),
-        kind('buy'),
-        kind('send'),
-        ms(r.sentToAnswerMs.p99),
-        count(r.issuedPerSecond),
-        count(r.non200),
-        count(r.errors),
-        count(r.overflow),
-        ms(r.sendLagMs.p99),
-        ms(r.generatorLoopDelayMs.max),
-        s.cpu.service.toFixed(2),
-        s.cpu.postgres.toFixed(2),
-        s.cpu.bench.toFixed(2),
-        s.cpu.other.toFixed(2),
-        ms(s.vitals?.eventLoopLagMaxMs ?? Number.NaN),
-        ms(s.vitals?.gcMs ?? Number.NaN),
-        count(s.vitals?.overBudgetInService ?? Number.NaN),
-        ms(s.diskStallMs ?? Number.NaN),
-      ];
-    });
-    const widths = header.map((h, i) =>
-      Math.max(h.length, ...rows.map((c) => (c[i] ?? '').length)),
-    );
-    const fmt = (cells: readonly string[]) =>
-      cells
-        .map((c, i) => (i === 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
-        .join('  ');
+    const table = sliTable(run);
     out.push(
-      `\nrun ${run.run}: ${run.stepSeconds} s steps; highest passing ${highestText(run)}`,
-      fmt(header),
-      fmt(widths.map((w) => '-'.repeat(w))),
-      ...rows.map(fmt),
+      '',
+      textTable({ ...table, caption: `${table.caption}; highest passing ${highestText(run)}` }),
     );
   }
   return out.join('\n');

@@ -29,6 +29,34 @@ export const RETRY_AFTER = {
   'Retry-After': { type: 'integer', description: 'seconds to wait before trying again' },
 } as const;
 
+/** The optional Idempotency-Key request header, with the key's rules and what a retry gets. */
+export function idempotencyKeyHeader(
+  key: { readonly lengthMax: number; readonly pattern: RegExp },
+  replays: string,
+) {
+  return {
+    type: 'object',
+    properties: {
+      'idempotency-key': {
+        type: 'string',
+        minLength: 1,
+        maxLength: key.lengthMax,
+        pattern: key.pattern.source,
+        description: `optional, printable ASCII; a retry with the same key replays ${replays}`,
+      },
+    },
+  } as const;
+}
+
+/** The answer header saying it replays the first outcome of its Idempotency-Key. */
+export const IDEMPOTENT_REPLAYED = {
+  'Idempotent-Replayed': {
+    type: 'string',
+    enum: ['true'],
+    description: 'present when the answer replays the first outcome of this Idempotency-Key',
+  },
+} as const;
+
 /**
  * Set to true on a route's schema when its body may be left out: @fastify/swagger writes every
  * documented body as required (Fastify's own validation would require one).

@@ -3,7 +3,7 @@
 // their routes' documentation shares (security, headers, the failures). The schemas only
 // document what shop.requests.ts checks (which validates), stated with the constants it uses; a
 // number written `3.0` is the one thing JSON Schema cannot tell from `3`, and the shop takes it.
-import { type NamedSchema, RETRY_AFTER, ref } from '../../platform/docs.ts';
+import { idempotencyKeyHeader, type NamedSchema, RETRY_AFTER, ref } from '../../platform/docs.ts';
 import { LONE_SURROGATE_RANGE } from '../../platform/text.ts';
 import {
   AMOUNT_MAX,
@@ -173,26 +173,10 @@ export const signedInChange: Record<string, string[]>[] = [
   { bearerAuth: [] },
   { sessionCookie: [], csrfToken: [] },
 ];
-export const idempotencyHeader = {
-  type: 'object',
-  properties: {
-    'idempotency-key': {
-      type: 'string',
-      minLength: 1,
-      maxLength: IDEMPOTENCY_KEY_LENGTH_MAX,
-      pattern: IDEMPOTENCY_KEY_PATTERN.source,
-      description: 'optional, printable ASCII; a retry with the same key replays the first outcome',
-    },
-  },
-} as const;
-
-export const replayedHeader = {
-  'Idempotent-Replayed': {
-    type: 'string',
-    enum: ['true'],
-    description: 'present when the answer replays the first outcome of this Idempotency-Key',
-  },
-};
+export const idempotencyHeader = idempotencyKeyHeader(
+  { lengthMax: IDEMPOTENCY_KEY_LENGTH_MAX, pattern: IDEMPOTENCY_KEY_PATTERN },
+  'the first outcome',
+);
 export const failure = (description: string, headers?: object) => ({
   description,
   ...(headers ? { headers } : {}),

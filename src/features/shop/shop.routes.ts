@@ -5,7 +5,7 @@
 
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ref } from '../../platform/docs.ts';
+import { IDEMPOTENT_REPLAYED, ref } from '../../platform/docs.ts';
 import { AppError } from '../../platform/errors.ts';
 import { addTextBodyParser } from '../../platform/http/body.ts';
 import { errorHandler, type HttpFailure } from '../../platform/http/errors.ts';
@@ -23,7 +23,6 @@ import {
   infoSchema,
   itemSchema,
   noBody,
-  replayedHeader,
   SIGN_IN_REFUSED,
   sendCoinSchema,
   signedIn,
@@ -164,7 +163,7 @@ function sendCoinRoute(app: FastifyInstance, { auth, service }: ShopRoutesOption
         headers: idempotencyHeader,
         body: ref(sendCoinSchema),
         response: {
-          200: noBody('sent', replayedHeader),
+          200: noBody('sent', IDEMPOTENT_REPLAYED),
           400: failure(
             `the body is not SendCoin, or the Idempotency-Key is malformed (the message says which rule); the recipient is unknown or the sender; not enough coins (nothing changes); the key was used for another request; ${BODY_REFUSED}`,
           ),
@@ -195,7 +194,7 @@ function buyRoute(app: FastifyInstance, { auth, service }: ShopRoutesOptions): v
         headers: idempotencyHeader,
         params: { type: 'object', properties: { item: ref(itemSchema) }, required: ['item'] },
         response: {
-          200: noBody('bought one', replayedHeader),
+          200: noBody('bought one', IDEMPOTENT_REPLAYED),
           400: failure(
             'an unknown item; not enough coins (nothing changes); a malformed Idempotency-Key, or one used for another request',
           ),

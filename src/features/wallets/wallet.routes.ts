@@ -1,7 +1,13 @@
 // Owns the wallets' HTTP surface under /api/v1: the five wallet endpoints, the assignment's
 // original POST /wallet, FastAPI-style error bodies, and bodies read as exact JSON.
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { OPTIONAL_BODY, RETRY_AFTER, ref } from '../../platform/docs.ts';
+import {
+  IDEMPOTENT_REPLAYED,
+  idempotencyKeyHeader,
+  OPTIONAL_BODY,
+  RETRY_AFTER,
+  ref,
+} from '../../platform/docs.ts';
 import { AppError } from '../../platform/errors.ts';
 import { ANY_CONTENT_TYPE, addTextBodyParser } from '../../platform/http/body.ts';
 import { errorHandler, type HttpFailure, reasonPhrase } from '../../platform/http/errors.ts';
@@ -67,19 +73,10 @@ export function walletUrlFailure(path: string): { status: number; body: unknown 
   return { status: 400, body: { detail: 'Invalid URL' } };
 }
 
-const idempotencyHeader = {
-  type: 'object',
-  properties: {
-    'idempotency-key': {
-      type: 'string',
-      minLength: 1,
-      maxLength: IDEMPOTENCY_KEY_LENGTH_MAX,
-      pattern: IDEMPOTENCY_KEY_PATTERN.source,
-      description:
-        'optional, printable ASCII; a retry with the same key replays the first answer (200 or 409)',
-    },
-  },
-} as const;
+const idempotencyHeader = idempotencyKeyHeader(
+  { lengthMax: IDEMPOTENCY_KEY_LENGTH_MAX, pattern: IDEMPOTENCY_KEY_PATTERN },
+  'the first answer (200 or 409)',
+);
 const walletParams = {
   type: 'object',
   properties: { wallet_id: uuidText },
@@ -91,13 +88,6 @@ const pageLimit = (page: {
   readonly min: number;
   readonly max: number;
 }) => ({ type: 'integer', minimum: page.min, maximum: page.max, default: page.default }) as const;
-const replayedHeader = {
-  'Idempotent-Replayed': {
-    type: 'string',
-    enum: ['true'],
-    description: 'present when the answer replays the first one of this Idempotency-Key',
-  },
-};
 
 const detail = (description: string, headers?: object) => ({
   description,
@@ -115,11 +105,11 @@ const NOT_FOUND = { 404: detail('no such wallet') };
 /** Every route that reads a body refuses one beyond WALLET_BODY_LIMIT_BYTES. */
 const TOO_LARGE = { 413: detail(`the body is over ${WALLET_BODY_LIMIT_BYTES} bytes`) };
 const OPERATION_ANSWERS = {
-  200: { description: 'applied', headers: replayedHeader, ...ref(operationResultSchema) },
+  200: { description: 'applied', headers: IDEMPOTENT_REPLAYED, ...ref(operationResultSchema) },
   ...NOT_FOUND,
   409: detail(
     'insufficient funds, or the balance would pass 2^63 − 1 (nothing changes; a key replays it); or a request with this Idempotency-Key is still running',
-    replayedHeader,
+    IDEMPOTENT_REPLAYED,
   ),
   ...TOO_LARGE,
   422: invalid(
