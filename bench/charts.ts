@@ -208,9 +208,11 @@ export interface BarChartSpec {
   readonly note?: string;
 }
 
-/** A horizontal bar per row, on a linear axis from 0. */
-export function barChart(spec: BarChartSpec): Markup {
-  const { rows, reference } = spec;
+/** Where a chart of one row per label puts its labels, plot, annotations and axis. */
+function rowLayout(
+  rows: readonly { readonly label: string; readonly annotation: string }[],
+  top: number,
+) {
   const labelWidth = textWidth(
     rows.map((r) => r.label),
     LABEL_WIDTH_MIN,
@@ -221,11 +223,25 @@ export function barChart(spec: BarChartSpec): Markup {
     ANNOTATION_WIDTH_MIN,
     ANNOTATION_WIDTH_MAX,
   );
-  const left = labelWidth;
-  const right = WIDE_WIDTH - annotationWidth;
-  const top = reference ? 30 : 10;
   const bottom = top + rows.length * ROW_HEIGHT;
-  const height = bottom + 44;
+  return {
+    labelWidth,
+    annotationWidth,
+    left: labelWidth,
+    right: WIDE_WIDTH - annotationWidth,
+    top,
+    bottom,
+    height: bottom + 44,
+  };
+}
+
+/** A horizontal bar per row, on a linear axis from 0. */
+export function barChart(spec: BarChartSpec): Markup {
+  const { rows, reference } = spec;
+  const { labelWidth, annotationWidth, left, right, top, bottom, height } = rowLayout(
+    rows,
+    reference ? 30 : 10,
+  );
   const max = Math.max(
     0,
     ...finite(rows.flatMap((r) => [r.value, r.high])),
@@ -291,21 +307,7 @@ export interface RangeChartSpec {
 /** A row of markers per row, joined from the lowest to the highest, on a log axis from 0. */
 export function rangeChart(spec: RangeChartSpec): Markup {
   const { rows } = spec;
-  const labelWidth = textWidth(
-    rows.map((r) => r.label),
-    LABEL_WIDTH_MIN,
-    LABEL_WIDTH_MAX,
-  );
-  const annotationWidth = textWidth(
-    rows.map((r) => r.annotation),
-    ANNOTATION_WIDTH_MIN,
-    ANNOTATION_WIDTH_MAX,
-  );
-  const left = labelWidth;
-  const right = WIDE_WIDTH - annotationWidth;
-  const top = 10;
-  const bottom = top + rows.length * ROW_HEIGHT;
-  const height = bottom + 44;
+  const { labelWidth, annotationWidth, left, right, top, bottom, height } = rowLayout(rows, 10);
   const axis = log1pAxis(
     Math.max(0, ...finite(rows.flatMap((r) => r.values))),
     left,

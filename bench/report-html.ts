@@ -38,19 +38,25 @@ export interface ReportScenario {
   readonly baseline?: string;
 }
 
+/** The settings of one `npm run bench` invocation, parsed once from its command line. */
+export interface BenchOptions {
+  readonly duration: number;
+  readonly runs: number;
+  readonly connections: number;
+  readonly warmup: number;
+  /** The shop SLI's run at a fixed 1,000 req/s; 0 skips it. */
+  readonly sliSeconds: number;
+  /** Each step of the shop SLI's rate search. */
+  readonly stepSeconds: number;
+  /** Scenario names and groups to run (hello always runs); null: everything. */
+  readonly only: readonly string[] | null;
+}
+
 /** A run's results, as bench/run.ts writes them to the raw JSON (which holds more). */
 export interface BenchResults {
   readonly startedAt: string;
   readonly finishedAt: string;
-  readonly options: {
-    readonly duration: number;
-    readonly runs: number;
-    readonly connections: number;
-    readonly warmup: number;
-    readonly sliSeconds: number;
-    readonly stepSeconds: number;
-    readonly only: readonly string[] | null;
-  };
+  readonly options: BenchOptions;
   readonly environment: {
     readonly node: string;
     readonly cpus: number;

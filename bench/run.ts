@@ -23,7 +23,7 @@ import {
 import { walDevice } from './disk.ts';
 import { HarnessError, REPO_ROOT, type ServerProcess, startServer } from './processes.ts';
 import { type PlannedTask, Progress } from './progress.ts';
-import { type BenchResults, renderHtmlReport } from './report-html.ts';
+import { type BenchOptions, type BenchResults, renderHtmlReport } from './report-html.ts';
 import {
   databaseCpuTable,
   databaseScenarios,
@@ -77,19 +77,6 @@ import {
   WALLET_SCENARIOS,
   type WalletFixture,
 } from './wallets.ts';
-
-interface Options {
-  readonly duration: number;
-  readonly runs: number;
-  readonly connections: number;
-  readonly warmup: number;
-  /** The shop SLI's run at a fixed 1,000 req/s; 0 skips it. */
-  readonly sliSeconds: number;
-  /** Each step of the shop SLI's rate search. */
-  readonly stepSeconds: number;
-  /** Scenario names and groups to run (hello always runs); null: everything. */
-  readonly only: readonly string[] | null;
-}
 
 type NumericOption = 'duration' | 'runs' | 'connections' | 'warmup' | 'sliSeconds' | 'stepSeconds';
 
@@ -199,7 +186,7 @@ const log = (line: string) => {
   else process.stderr.write(`${line}\n`);
 };
 
-function parseOptions(argv: readonly string[]): Options {
+function parseOptions(argv: readonly string[]): BenchOptions {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -242,7 +229,7 @@ function parseOptions(argv: readonly string[]): Options {
 }
 
 /** The scenarios --only asks for, with the hello baseline always first; and whether the SLI runs. */
-function selection(options: Options): { scenarios: readonly Scenario[]; sli: boolean } {
+function selection(options: BenchOptions): { scenarios: readonly Scenario[]; sli: boolean } {
   if (options.only === null) return { scenarios: DEFAULT_SCENARIOS, sli: true };
   const names = new Set(options.only.flatMap((name) => GROUPS[name] ?? [name]));
   names.add('hello');
@@ -330,7 +317,7 @@ function loadOnce(
   baseUrl: string,
   plan: RequestPlan,
   seconds: number,
-  options: Options,
+  options: BenchOptions,
   connections = options.connections,
 ): Promise<autocannon.Result> {
   const timeoutS = Math.max(10, Math.ceil(STORE_BUDGET_MS / 1_000) + 5);
@@ -390,7 +377,7 @@ async function measure(
   scenario: Scenario,
   ctx: BenchContext,
   servers: Readonly<Partial<Record<ServerName, ServerProcess>>>,
-  options: Options,
+  options: BenchOptions,
   run: number,
 ): Promise<Measurement> {
   const loadAverage = loadavg()[0] ?? 0;
@@ -583,7 +570,7 @@ function judge(rows: readonly Row[], measurements: readonly Measurement[]): Verd
 function notes(
   rows: readonly Row[],
   measurements: readonly Measurement[],
-  options: Options,
+  options: BenchOptions,
   fixtures: Fixtures,
 ): string[] {
   const found: string[] = [];
@@ -712,7 +699,7 @@ function writeResults(results: BenchResults): ResultFiles {
 function plannedTasks(
   scenarios: readonly Scenario[],
   sli: boolean,
-  options: Options,
+  options: BenchOptions,
 ): PlannedTask[] {
   const load = options.warmup + options.duration + SETTLE_MS / 1_000;
   const search =
@@ -808,7 +795,7 @@ function printReport(
   verdicts: readonly Verdict[],
   measurements: readonly Measurement[],
   sliRuns: readonly SliRun[],
-  options: Options,
+  options: BenchOptions,
   found: readonly string[],
 ): void {
   const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -835,7 +822,7 @@ function printReport(
 }
 
 async function main(): Promise<number> {
-  let options: Options;
+  let options: BenchOptions;
   try {
     options = parseOptions(process.argv.slice(2));
   } catch (err) {
